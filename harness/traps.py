@@ -1,0 +1,50 @@
+"""Normalizes a failed guest call into a trap kind and a one-line cause.
+
+wasmtime reports every failure of a component call as ``WasmtimeError`` with a
+multi-line message (``error while executing at wasm backtrace: ... Caused by:
+<cause>``); the kind is read from the cause, using the messages wasmtime's own
+tests check (``tests/misc_testsuite/component-model/resources.wast``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import wasmtime
+
+from harness.backends.host import HostTrap
+from harness.trace import TrapKind
+
+_CAUSES: tuple[tuple[re.Pattern[str], TrapKind], ...] = (
+    (re.compile(r"unknown handle index"), TrapKind.UNKNOWN_HANDLE),
+    (re.compile(r"used with the wrong type"), TrapKind.WRONG_TYPE),
+    (re.compile(r"cannot remove owned resource while borrowed"), TrapKind.OWN_LENT),
+    (re.compile(r"borrow handles still remain at the end of the call"), TrapKind.BORROW_OUTSTANDING),
+    (re.compile(r"all fuel consumed|interrupt"), TrapKind.TIMEOUT),
+    (re.compile(r"resource limit|memory.*(limit|exceed)|out of memory", re.I), TrapKind.RESOURCE_LIMIT),
+)
+
+
+def cause_of(message: str) -> str:
+    """The last ``Caused by`` line of a wasmtime error, else its first line."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    if "Caused by:" in lines:
+        after = lines[lines.index("Caused by:") + 1 :]
+        causes = [ln for ln in after if not re.match(r"^\d+:\s+0x", ln)]
+        if causes:
+            return re.sub(r"^\d+:\s*", "", causes[-1])
+    first = lines[0] if lines else "unknown error"
+    return first.removeprefix("wasm trap: ")
+
+
+def classify(error: BaseException) -> tuple[TrapKind, str]:
+    """The normalized kind and one-line cause of a failed call."""
+    if isinstance(error, HostTrap):
+        return error.kind, str(error)
+    if isinstance(error, wasmtime.WasmtimeError | wasmtime.Trap):
+        cause = cause_of(str(error))
+        for pattern, kind in _CAUSES:
+            if pattern.search(cause):
+                return kind, cause
+        return TrapKind.GUEST_TRAP, cause
+    return TrapKind.HOST_ERROR, f"{type(error).__name__}: {error}"
