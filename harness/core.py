@@ -57,11 +57,11 @@ class CoreModule:
     def export(self, name: str) -> CoreExport | None:
         return next((e for e in self.exports if e.name == name), None)
 
-    def type_wat(self) -> str:
-        """The module's type as a component spells it when importing the module."""
+    def type_wat(self, ident: str) -> str:
+        """The module's type as a component spells it when importing it as ``ident``."""
         lines = [f"(import {_quote(i.module)} {_quote(i.name)} {i.func.wat()})" for i in self.imports]
         lines += [f"(export {_quote(e.name)} {e.type_wat})" for e in self.exports]
-        return "(core module " + " ".join(lines) + ")"
+        return f"(core module {ident} " + " ".join(lines) + ")"
 
 
 def _quote(text: str) -> str:
@@ -97,7 +97,7 @@ def compile_core(engine: wasmtime.Engine, path: Path) -> tuple[CoreModule, wasmt
     except OSError as err:
         raise InputError(path, f"cannot read core module: {err.strerror}") from err
     try:
-        wasm = source if source.startswith(b"\0asm") else wasmtime.wat2wasm(source.decode("utf-8"))
+        wasm = source if source.startswith(b"\0asm") else bytes(wasmtime.wat2wasm(source.decode("utf-8")))
         module = wasmtime.Module(engine, wasm)
     except UnicodeDecodeError as err:
         raise InputError(path, f"not UTF-8 text (byte {err.start})") from err

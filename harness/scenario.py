@@ -123,14 +123,14 @@ class _Reader:
                 raise self.fail(f"{where} needs {key!r}", where.split(" ")[0])
             return default
         value = table[key]
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
             raise self.fail(f"{where}: {key!r} must be {kind.__name__}, not {type(value).__name__}", key)
         return value
 
 
 def _expectation(reader: _Reader, raw: Any, where: str) -> Expectation:
     if not isinstance(raw, dict):
-        raise reader.fail(f"{where} must be a table like {{ value = 1, rule = \"...\" }}")
+        raise reader.fail(f'{where} must be a table like {{ value = 1, rule = "..." }}')
     reader.keys(raw, {"value", "trap", "not-run", "rule"}, where)
     rule = reader.get(raw, "rule", str, where)
     value = reader.get(raw, "value", int, where, None)

@@ -20,7 +20,7 @@ from harness.errors import InputError
 TRACE_FORMAT = 1
 
 
-class TrapKind(str, enum.Enum):
+class TrapKind(enum.StrEnum):
     """Why a step trapped, normalized across backends."""
 
     UNKNOWN_HANDLE = "unknown-handle"
@@ -34,7 +34,7 @@ class TrapKind(str, enum.Enum):
     RESOURCE_LIMIT = "resource-limit"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     VALUE = "value"
     TRAP = "trap"
     #: An earlier step trapped; the component instance cannot be entered again.

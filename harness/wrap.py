@@ -133,7 +133,9 @@ class _TypeWriter:
         if isinstance(kind, dict) and "flags" in kind:
             return "(flags " + " ".join(_quote(f["name"]) for f in kind["flags"]["flags"]) + ")"
         if isinstance(kind, dict) and "record" in kind:
-            fields = " ".join(f"(field {_quote(f['name'])} {self.val(f['type'], _Scope())})" for f in kind["record"]["fields"])
+            fields = " ".join(
+                f"(field {_quote(f['name'])} {self.val(f['type'], _Scope())})" for f in kind["record"]["fields"]
+            )
             return f"(record {fields})"
         return None
 
@@ -157,7 +159,7 @@ class _Wrapper:
     # --- interfaces -------------------------------------------------------
 
     def _is_resource(self, index: int) -> bool:
-        return self.wit.kind(self.wit.resolve_alias(index)) == "resource"
+        return bool(self.wit.kind(self.wit.resolve_alias(index)) == "resource")
 
     def _uses(self, iface: Interface) -> list[str]:
         """Interfaces whose types ``iface`` borrows through ``use``."""
@@ -214,7 +216,9 @@ class _Wrapper:
             decls.append(f"(export {_quote(self.types.func_name(fn))} {self.types.func(fn, scope)})")
         return " ".join(decls)
 
-    def import_interface(self, lines: list[str], iface: Interface, import_name: str, var: str, outer: str, scope: _Scope) -> None:
+    def import_interface(
+        self, lines: list[str], iface: Interface, import_name: str, var: str, outer: str, scope: _Scope
+    ) -> None:
         """Imports ``iface`` as ``var`` and aliases its named types into ``scope``."""
         lines.append(f"(import {_quote(import_name)} (instance {var} {self.instance_type(iface, outer, scope)}))")
         for name, index in iface.types:
@@ -243,7 +247,9 @@ class _Wrapper:
         for imp in core.imports:
             module = imp.module.removeprefix("[export]")
             if self.wit.find_interface(module) is None:
-                raise InputError(core.path, f"imports from {imp.module!r}, which is not an interface of the WIT package")
+                raise InputError(
+                    core.path, f"imports from {imp.module!r}, which is not an interface of the WIT package"
+                )
             if not imp.module.startswith("[export]") and module not in imported:
                 imported.append(module)
         exported: list[str] = []
@@ -268,14 +274,16 @@ class _Wrapper:
             self.import_interface(lines, self.wit.interface(qualified), qualified, f"$i.{qualified}", comp, scope)
         own_resources = [(q, r) for q, r in self.wit.resources() if q in exported]
         if self.model is HandleModel.PSEUDO:
-            lines.append(f"(import {_quote(PSEUDO_TABLE)} (instance $table {self.pseudo_table_type(self.wit.resources())}))")
+            lines.append(
+                f"(import {_quote(PSEUDO_TABLE)} (instance $table {self.pseudo_table_type(self.wit.resources())}))"
+            )
         else:
             for qualified, resource in own_resources:
                 index = dict(self.wit.interface(qualified).types)[resource]
                 ident = f"$own.{qualified}.{resource}"
                 lines.append(f"(type {ident} (resource (rep i32)))")
                 scope.ids[index] = ident
-        lines.append(f'(import "core" {core.type_wat().replace("(core module", "(core module $core", 1)})')
+        lines.append(f'(import "core" {core.type_wat("$core")})')
         lines.extend(self._core_instance(core, scope))
         lines.extend(self._exports(core, exported, scope, own_resources))
         lines.append(")")
@@ -300,7 +308,7 @@ class _Wrapper:
             return f'(canon lower (func $table "resource-{action}-{resource}"))'
         iface = self.wit.interface(module.removeprefix("[export]"))
         index = dict(iface.types).get(resource)
-        if index is None or self.wit.resolve_alias(index) not in scope.ids and index not in scope.ids:
+        if index is None or (self.wit.resolve_alias(index) not in scope.ids and index not in scope.ids):
             return None
         ident = scope.ids.get(index) or scope.ids[self.wit.resolve_alias(index)]
         return f"(canon resource.{action} {ident})"
@@ -329,17 +337,18 @@ class _Wrapper:
             size = len(lowered)
             stubs = []
             for slot, (number, _, sig) in enumerate(lowered):
-                params = sig.count(" i32") + sig.count(" i64") + sig.count(" f32") + sig.count(" f64")
-                results = _result_count(sig)
-                gets = " ".join(f"local.get {i}" for i in range(params - results))
-                stubs.append(f"(type $s{number} {sig})")
-                stubs.append(f'(func (export "{number}") (type $s{number}) {gets} i32.const {slot} call_indirect (type $s{number}))')
+                gets = " ".join(f"local.get {i}" for i in range(len(core.imports[number].func.params)))
+                stub_type = f"(type $s{number})"
+                stubs.append(f"{stub_type[:-1]} {sig})")
+                stubs.append(
+                    f'(func (export "{number}") {stub_type} {gets} i32.const {slot} call_indirect {stub_type})'
+                )
             lines.append(f'(core module $shim-m (table (export "$imports") {size} {size} funcref) {" ".join(stubs)})')
             lines.append("(core instance $shim (instantiate $shim-m))")
         instances = []
-        for module, members in by_module.items():
+        for number, (module, members) in enumerate(by_module.items()):
             exports = " ".join(f"(export {_quote(n)} (func {ref}))" for n, ref in members)
-            ident = f"$im.{module}"
+            ident = f"$im{number}"
             lines.append(f"(core instance {ident} {exports})")
             instances.append(f"(with {_quote(module)} (instance {ident}))")
         lines.append(f"(core instance $g (instantiate $core {' '.join(instances)}))")
@@ -353,7 +362,7 @@ class _Wrapper:
                 fix_exports.append(f'(export "{slot}" (func $l{number}))')
             elems = " ".join(str(i) for i in range(len(lowered)))
             lines.append(f"(core module $fixup-m {' '.join(fix_imports)} (elem (i32.const 0) func {elems}))")
-            lines.append(f"(core instance (instantiate $fixup-m (with \"\" (instance {' '.join(fix_exports)}))))")
+            lines.append(f'(core instance (instantiate $fixup-m (with "" (instance {" ".join(fix_exports)}))))')
         return lines
 
     def _function(self, module: str, name: str, core: CoreModule) -> Function:
@@ -373,12 +382,7 @@ class _Wrapper:
         own_names = {r for q, r in own}
         for qualified in exported:
             iface = self.wit.interface(qualified)
-            members = []
-            if self.model is HandleModel.REAL:
-                for name, index in iface.types:
-                    target = self.wit.resolve_alias(index)
-                    if target in scope.ids:
-                        members.append(f"(export {_quote(name)} (type {scope.ids[target]}))")
+            lifted: list[tuple[Function, str]] = []
             for number, fn in enumerate(iface.functions):
                 core_name = f"{qualified}#{fn.name}"
                 if core.export(core_name) is None:
@@ -387,35 +391,75 @@ class _Wrapper:
                 if core.export(f"cabi_post_{core_name}"):
                     options.append(f'(post-return (core func $g "cabi_post_{core_name}"))')
                 source = f'(core func $g "{core_name}")'
-                if self.model is HandleModel.PSEUDO and fn.name.startswith("[method]") and fn.name[8:].split(".")[0] in own_names:
-                    lines.extend(self._self_rep_adapter(core, core_name, fn, f"$ad.{qualified}.{number}"))
-                    source = f'(core func $ad.{qualified}.{number} "f")'
+                resource = fn.name[len("[method]") :].split(".")[0] if fn.name.startswith("[method]") else None
+                if self.model is HandleModel.PSEUDO and resource in own_names:
+                    adapter = f"$ad.{qualified}.{number}"
+                    lines.extend(self._self_rep_adapter(core, core_name, resource, adapter))
+                    source = f'(core func {adapter} "f")'
                 ident = f"$e.{qualified}.{number}"
-                lines.append(f"(func {ident} {self.types.func(fn, scope)[len('(func '):-1]} (canon lift {source} {' '.join(options)}))")
-                members.append(f"(export {_quote(self.types.func_name(fn))} (func {ident}))")
-            lines.extend(self._export_instance(qualified, members))
+                signature = self.types.func(fn, scope)[len("(func ") : -1]
+                lines.append(f"(func {ident} {signature} (canon lift {source} {' '.join(options)}))")
+                lifted.append((fn, ident))
+            lines.extend(self._export_instance(iface, lifted, scope))
         return lines
 
-    def _export_instance(self, qualified: str, members: list[str]) -> list[str]:
-        """Exports an interface; a shim component gives its types their exported names."""
-        types = [m for m in members if "(type " in m]
-        funcs = [m for m in members if "(type " not in m]
+    def _export_instance(self, iface: Interface, lifted: list[tuple[Function, str]], scope: _Scope) -> list[str]:
+        """Exports an interface as an instance of the nested component.
+
+        When the interface names resource types, its functions must refer to the
+        types by the names the instance exports: only a component's own exports
+        can do that, so a small shim component imports the types and functions and
+        re-exports them (as wit-component does).
+        """
+        qualified = iface.qualified
+        types = []
+        if self.model is HandleModel.REAL:
+            types = [(name, index) for name, index in iface.types if self.wit.resolve_alias(index) in scope.ids]
         if not types:
-            return [f"(instance $x.{qualified} {' '.join(funcs)})", f"(export {_quote(qualified)} (instance $x.{qualified}))"]
-        # Functions whose types mention a resource must refer to the name the
-        # instance exports it under, which only a component's own exports can do.
+            funcs = " ".join(f"(export {_quote(self.types.func_name(fn))} (func {ident}))" for fn, ident in lifted)
+            return [f"(instance $x.{qualified} {funcs})", f"(export {_quote(qualified)} (instance $x.{qualified}))"]
+        inner, outer = _Scope(), _Scope()
         shim = [f"(component $xs.{qualified}"]
         withs = []
-        for number, member in enumerate(types):
-            name = member.split('"')[1]
-            ident = member.split("(type ")[1].rstrip(")")
+        for number, (_, index) in enumerate(types):
+            target = self.wit.resolve_alias(index)
             shim.append(f'(import "t{number}" (type $it{number} (sub resource)))')
+            inner.ids[index] = inner.ids[target] = f"$it{number}"
+            withs.append(f'(with "t{number}" (type {scope.ids[target]}))')
+        for number, (fn, ident) in enumerate(lifted):
+            shim.append(f'(import "f{number}" {self.types.func(fn, inner).replace("(func", f"(func $if{number}", 1)})')
+            withs.append(f'(with "f{number}" (func {ident}))')
+        for number, (name, index) in enumerate(types):
             shim.append(f'(export $xt{number} "{name}" (type $it{number}))')
-            withs.append(f'(with "t{number}" (type {ident}))')
-        return self._finish_shim(qualified, shim, withs, funcs, types)
+            outer.ids[index] = outer.ids[self.wit.resolve_alias(index)] = f"$xt{number}"
+        for number, (fn, _) in enumerate(lifted):
+            shim.append(f"(export {_quote(fn.name)} (func $if{number}) {self.types.func(fn, outer)})")
+        shim.append(")")
+        return [
+            "\n".join(shim),
+            f"(instance $x.{qualified} (instantiate $xs.{qualified} {' '.join(withs)}))",
+            f"(export {_quote(qualified)} (instance $x.{qualified}))",
+        ]
 
-    def _finish_shim(self, qualified: str, shim: list[str], withs: list[str], funcs: list[str], types: list[str]) -> list[str]:
-        raise NotImplementedError
+    def _self_rep_adapter(self, core: CoreModule, core_name: str, resource: str, ident: str) -> list[str]:
+        """Pseudo model: turns the ``self`` index into the rep the guest expects.
+
+        Under real handles a component receives a borrow of its own resource type
+        as the rep (CanonicalABI.md ``lower_borrow``); under pseudo-handles it
+        arrives as a global index, which the host table maps back to the rep.
+        """
+        export = core.export(core_name)
+        assert export is not None and export.func is not None
+        sig = export.func.wat()
+        gets = " ".join(f"local.get {i}" for i in range(1, len(export.func.params)))
+        return [
+            f'(core module {ident}-m (type $f {sig}) (import "" "rep" (func $rep (param i32) (result i32)))'
+            f' (import "" "f" (func $f (type $f)))'
+            f' (func (export "f") (type $f) local.get 0 call $rep {gets} call $f))',
+            f'(core func {ident}-rep (canon lower (func $table "resource-rep-{resource}")))',
+            f'(core instance {ident} (instantiate {ident}-m (with "" (instance (export "rep" (func {ident}-rep))'
+            f' (export "f" (func $g "{core_name}"))))))',
+        ]
 
     # --- the whole scenario --------------------------------------------------
 
@@ -436,16 +480,20 @@ class _Wrapper:
         shared_done: set[str] = set()
         for spec in scenario.components:
             withs = [f'(with "core" (core module $m.{spec.name}))']
-            lines.append(f"(import {_quote(core_import_name(spec.name))} {cores[spec.name].type_wat().replace('(core module', f'(core module $m.{spec.name}', 1)})")
+            module_type = cores[spec.name].type_wat(f"$m.{spec.name}")
+            lines.append(f"(import {_quote(core_import_name(spec.name))} {module_type})")
             provided = {self.wit.interface(k).qualified: v for k, v in spec.imports.items()}
             for qualified in host_ifaces[spec.name]:
                 if qualified in provided:
-                    withs.append(f'(with {_quote(qualified)} (instance $x.{provided[qualified]}.{qualified}))')
+                    withs.append(f"(with {_quote(qualified)} (instance $x.{provided[qualified]}.{qualified}))")
                     continue
                 if qualified in exported_by[spec.name]:
                     continue
                 if qualified in peer_served:
-                    raise InputError(scenario.path / "scenario.toml", f"component {spec.name} imports {qualified} but no component is wired to provide it")
+                    raise InputError(
+                        scenario.path / "scenario.toml",
+                        f"component {spec.name} imports {qualified} but no component is wired to provide it",
+                    )
                 import_name = host_import_name(self.model, spec.name, qualified)
                 var = f"$h.{import_name}"
                 if import_name not in shared_done:
@@ -454,8 +502,9 @@ class _Wrapper:
                 withs.append(f"(with {_quote(qualified)} (instance {var}))")
             if self.model is HandleModel.PSEUDO:
                 table_name = f"{spec.name}-table"
-                lines.append(f"(import {_quote(table_name)} (instance $h.{table_name} {self.pseudo_table_type(self.wit.resources())}))")
-                withs.append(f'(with {_quote(PSEUDO_TABLE)} (instance $h.{table_name}))')
+                table_type = self.pseudo_table_type(self.wit.resources())
+                lines.append(f"(import {_quote(table_name)} (instance $h.{table_name} {table_type}))")
+                withs.append(f"(with {_quote(PSEUDO_TABLE)} (instance $h.{table_name}))")
             body.append(nested[spec.name])
             body.append(f"(instance $a.{spec.name} (instantiate $C-{spec.name} {' '.join(withs)}))")
             for qualified in exported_by[spec.name]:
@@ -465,12 +514,6 @@ class _Wrapper:
                 body.append(f'(alias export $x.{spec.name}.{driver.qualified} "{DRIVER_FUNC}" (func $run.{spec.name}))')
                 body.append(f"(export {_quote(driver_export_name(spec.name))} (func $run.{spec.name}))")
         return "\n".join(lines + body + [")"])
-
-
-def _result_count(sig: str) -> int:
-    if "(result" not in sig:
-        return 0
-    return len(sig.split("(result", 1)[1].split(")")[0].split())
 
 
 def wrap_scenario(wit: WitPackage, model: HandleModel, scenario: Scenario, cores: dict[str, CoreModule]) -> str:

@@ -32,4 +32,4 @@ def get_backend(name: str) -> Backend:
     return backends[name]()
 
 
-__all__ = ["Backend", "ENTRY_POINT_GROUP", "available", "get_backend"]
+__all__ = ["ENTRY_POINT_GROUP", "Backend", "available", "get_backend"]

@@ -20,7 +20,7 @@ FIRST_KEY = 3
 _KEY_SPACE = 1 << 32
 
 
-class AllocationPolicy(str, enum.Enum):
+class AllocationPolicy(enum.StrEnum):
     """How the table picks the index of a new entry."""
 
     #: wasmtime-wasi 2023: keys only go up; a freed key stays unused.

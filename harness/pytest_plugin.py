@@ -1,0 +1,126 @@
+"""Adapts the harness to pytest: options, one test item per scenario, trace files.
+
+Loaded by the project's ``conftest.py``. Holds no harness logic: running,
+checking and writing traces are the harness's own functions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.backends import get_backend
+from harness.errors import InputError
+from harness.files import write_atomic
+from harness.paths import BUILTIN_GUESTS, trace_path, wit_dir_for
+from harness.run import RunContext, run_scenario
+from harness.scenario import Scenario, load_all
+from harness.trace import Trace, merge
+
+_TRACES = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
+_CONTEXT = pytest.StashKey[RunContext]()
+_WORKER_KEY = "handle_compat_traces"
+DEFAULT_BACKENDS = ("pseudo", "real")
+
+
+@dataclass(frozen=True)
+class ScenarioCase:
+    """One collected item: a scenario on a backend, or a scenario that failed to load."""
+
+    backend: str
+    scenario: Scenario | None
+    load_error: InputError | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    scenario: Scenario
+    backend: str
+    fallback: str | None
+    trace: Trace
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("handle-compat")
+    group.addoption(
+        "--backend", action="append", default=None, help="backend to run (repeatable; default: pseudo, real)"
+    )
+    group.addoption("--guests", type=Path, default=BUILTIN_GUESTS, help="folder of scenario folders")
+    group.addoption("--reports", type=Path, default=None, help="where trace files go (default: <rootdir>/reports)")
+
+
+def _backends(config: pytest.Config) -> list[str]:
+    return list(config.getoption("backend") or DEFAULT_BACKENDS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_TRACES] = {}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "scenario_case" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    guests: Path = config.getoption("guests")
+    try:
+        scenarios, errors = load_all(guests)
+    except InputError as error:
+        raise pytest.UsageError(str(error)) from error
+    backends = _backends(config)
+    params = []
+    for backend in backends:
+        prefix = "" if len(backends) == 1 else f"{backend}:"
+        params += [pytest.param(ScenarioCase(backend, s), id=f"{prefix}{s.name}") for s in scenarios]
+        params += [
+            pytest.param(ScenarioCase(backend, None, e), id=f"{prefix}{Path(e.path).parent.name}") for e in errors
+        ]
+    metafunc.parametrize("scenario_case", params)
+
+
+@pytest.fixture(scope="session")
+def run_context(pytestconfig: pytest.Config) -> RunContext:
+    if _CONTEXT not in pytestconfig.stash:
+        pytestconfig.stash[_CONTEXT] = RunContext(wit_dir_for(pytestconfig.getoption("guests")))
+    return pytestconfig.stash[_CONTEXT]
+
+
+@pytest.fixture
+def scenario_run(scenario_case: ScenarioCase, run_context: RunContext, pytestconfig: pytest.Config) -> ScenarioRun:
+    """Runs the collected scenario on its backend and records the trace for the trace file."""
+    if scenario_case.scenario is None:
+        pytest.fail(str(scenario_case.load_error), pytrace=False)
+    try:
+        backend = get_backend(scenario_case.backend)
+    except InputError as error:
+        raise pytest.UsageError(str(error)) from error
+    trace = run_scenario(run_context, backend, scenario_case.scenario)
+    pytestconfig.stash[_TRACES].setdefault(backend.name, []).append(trace.to_dict())
+    return ScenarioRun(scenario_case.scenario, backend.name, backend.expectations_from, trace)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: collect the traces a worker recorded."""
+    raw = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if raw:
+        traces = node.config.stash[_TRACES]
+        for backend, items in json.loads(raw).items():
+            traces.setdefault(backend, []).extend(items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    traces = config.stash[_TRACES]
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_KEY] = json.dumps(traces)
+        return
+    reports = config.getoption("reports") or config.rootpath / "reports"
+    for backend, items in traces.items():
+        trace_set = merge(backend, version("wasmtime"), (Trace.from_dict(t) for t in items))
+        write_atomic(trace_path(reports, backend), trace_set.to_json())
