@@ -69,6 +69,9 @@ class Event:
 
 @dataclass(frozen=True)
 class Emit:
+    """A ``probe.emit`` call: which component reported what."""
+
+    component: str
     tag: str
     value: int
 
@@ -147,7 +150,7 @@ def _step_dict(step: StepTrace) -> dict[str, Any]:
             "trap": outcome.trap.value if outcome.trap else None,
             "message": outcome.message,
         },
-        "emits": [[e.tag, e.value] for e in step.emits],
+        "emits": [[e.component, e.tag, e.value] for e in step.emits],
         "events": [_event_dict(e) for e in step.events],
     }
 
@@ -166,7 +169,7 @@ def _step_from(data: Mapping[str, Any]) -> StepTrace:
         op=data["op"],
         arg=data["arg"],
         outcome=outcome,
-        emits=tuple(Emit(tag, value) for tag, value in data["emits"]),
+        emits=tuple(Emit(component, tag, value) for component, tag, value in data["emits"]),
         events=tuple(_event_from(e) for e in data["events"]),
     )
 

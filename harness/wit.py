@@ -94,6 +94,10 @@ class WitPackage:
             kind = self.types[index]["kind"]
         return index
 
+    def mentions_resources(self, iface: Interface) -> bool:
+        """Whether ``iface`` defines or uses a resource type."""
+        return any(self.kind(self.resolve_alias(index)) == "resource" for _, index in iface.types)
+
     def resources(self) -> list[tuple[str, str]]:
         """Every resource as (interface qualified name, resource name)."""
         found = []

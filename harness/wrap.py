@@ -48,14 +48,15 @@ def pseudo_name(wit_name: str) -> str:
     return f"{kind}-{rest.replace('.', '-')}"
 
 
-def host_import_name(model: HandleModel, component: str, qualified: str) -> str:
+def host_import_name(model: HandleModel, component: str, qualified: str, has_resources: bool) -> str:
     """Import name of a host interface in the outer component.
 
-    Under the pseudo model each guest gets its own copy of each host instance so
-    the host knows which component called; under the real model the instances are
-    shared, because resource types must be the same for handles to cross.
+    Each guest gets its own copy of a host instance so the host knows which
+    component called, except under the real model for interfaces that mention
+    resource types: those are shared, because a handle can only cross between
+    components whose resource types are the same.
     """
-    if model is HandleModel.REAL:
+    if model is HandleModel.REAL and has_resources:
         return qualified
     short = qualified.split("/")[1].split("@")[0]
     return f"{component}-{short}"
@@ -237,6 +238,8 @@ class _Wrapper:
             funcs.append(f'(export "resource-new-{name}" (func (param "rep" u32) (result u32)))')
             funcs.append(f'(export "resource-rep-{name}" (func (param "handle" u32) (result u32)))')
             funcs.append(f'(export "resource-drop-{name}" (func (param "handle" u32)))')
+        funcs.append('(export "borrow-begin" (func (param "handle" u32)))')
+        funcs.append('(export "borrow-end" (func))')
         return " ".join(funcs)
 
     # --- one guest ----------------------------------------------------------
@@ -391,10 +394,10 @@ class _Wrapper:
                 if core.export(f"cabi_post_{core_name}"):
                     options.append(f'(post-return (core func $g "cabi_post_{core_name}"))')
                 source = f'(core func $g "{core_name}")'
-                resource = fn.name[len("[method]") :].split(".")[0] if fn.name.startswith("[method]") else None
-                if self.model is HandleModel.PSEUDO and resource in own_names:
+                slots = self._pseudo_borrow_slots(fn, own_names) if self.model is HandleModel.PSEUDO else []
+                if slots:
                     adapter = f"$ad.{qualified}.{number}"
-                    lines.extend(self._self_rep_adapter(core, core_name, resource, adapter))
+                    lines.extend(self._pseudo_borrow_adapter(core, core_name, slots, adapter))
                     source = f'(core func {adapter} "f")'
                 ident = f"$e.{qualified}.{number}"
                 signature = self.types.func(fn, scope)[len("(func ") : -1]
@@ -441,23 +444,66 @@ class _Wrapper:
             f"(export {_quote(qualified)} (instance $x.{qualified}))",
         ]
 
-    def _self_rep_adapter(self, core: CoreModule, core_name: str, resource: str, ident: str) -> list[str]:
-        """Pseudo model: turns the ``self`` index into the rep the guest expects.
+    def _flat_width(self, ref: TypeRef) -> int:
+        """How many core parameters a WIT value flattens to (CanonicalABI.md ``flatten_type``)."""
+        kind = self.wit.kind(ref)
+        if kind == "string" or (isinstance(kind, dict) and "list" in kind):
+            return 2
+        if isinstance(kind, str) or (isinstance(kind, dict) and ("handle" in kind or "enum" in kind)):
+            return 1
+        if isinstance(kind, dict) and "type" in kind:
+            return self._flat_width(kind["type"])
+        raise InputError("WIT", f"a parameter of type {kind} before a borrow is not supported by the pseudo wrapper")
 
-        Under real handles a component receives a borrow of its own resource type
-        as the rep (CanonicalABI.md ``lower_borrow``); under pseudo-handles it
-        arrives as a global index, which the host table maps back to the rep.
+    def _pseudo_borrow_slots(self, fn: Function, own_names: set[str]) -> list[tuple[int, str]]:
+        """Core parameter positions of ``fn``'s borrows, with what the pseudo adapter does there.
+
+        ``rep``: a borrow of the component's own resource type; under real handles it
+        arrives as the rep (CanonicalABI.md ``lower_borrow``), so the global index is
+        turned into the rep. ``lend``: a borrow of another component's resource; the
+        index is registered as lent for the call, so that dropping it ends the borrow
+        instead of destroying the lender's resource (pseudo-era bindings had nothing to
+        drop for a borrow; guests written for real handles must drop it).
         """
+        slots, position = [], 0
+        for param in fn.params:
+            kind = self.wit.kind(param.type)
+            if isinstance(kind, dict) and "borrow" in kind.get("handle", {}):
+                name = self.wit.type_name(self.wit.resolve_alias(kind["handle"]["borrow"])) or ""
+                slots.append((position, f"rep-{name}" if name in own_names else "lend"))
+            position += self._flat_width(param.type)
+        return slots
+
+    def _pseudo_borrow_adapter(
+        self, core: CoreModule, core_name: str, slots: list[tuple[int, str]], ident: str
+    ) -> list[str]:
+        """A core module between the lifted export and the guest function (pseudo model only)."""
         export = core.export(core_name)
         assert export is not None and export.func is not None
-        sig = export.func.wat()
-        gets = " ".join(f"local.get {i}" for i in range(1, len(export.func.params)))
+        width = len(export.func.params)
+        actions = dict(slots)
+        before, args = [], []
+        for position in range(width):
+            action = actions.get(position)
+            if action == "lend":
+                before.append(f"local.get {position} call $lend")
+            args.append(f"local.get {position}" + (f" call ${action}" if action and action != "lend" else ""))
+        reps = sorted({a for a in actions.values() if a != "lend"})
+        imports = [f'(import "" "{r}" (func ${r} (param i32) (result i32)))' for r in reps]
+        imports += ['(import "" "lend" (func $lend (param i32)))', '(import "" "end" (func $end))']
+        body = " ".join(before + args) + " call $f call $end"
+        with_funcs = [f'(export "{r}" (func {ident}-{r}))' for r in reps]
+        with_funcs += [f'(export "lend" (func {ident}-lend))', f'(export "end" (func {ident}-end))']
+        lowered = [f'(core func {ident}-{r} (canon lower (func $table "resource-{r}")))' for r in reps]
+        lowered += [
+            f'(core func {ident}-lend (canon lower (func $table "borrow-begin")))',
+            f'(core func {ident}-end (canon lower (func $table "borrow-end")))',
+        ]
         return [
-            f'(core module {ident}-m (type $f {sig}) (import "" "rep" (func $rep (param i32) (result i32)))'
-            f' (import "" "f" (func $f (type $f)))'
-            f' (func (export "f") (type $f) local.get 0 call $rep {gets} call $f))',
-            f'(core func {ident}-rep (canon lower (func $table "resource-rep-{resource}")))',
-            f'(core instance {ident} (instantiate {ident}-m (with "" (instance (export "rep" (func {ident}-rep))'
+            *lowered,
+            f"(core module {ident}-m (type $f {export.func.wat()}) {' '.join(imports)}"
+            f' (import "" "f" (func $f (type $f))) (func (export "f") (type $f) {body}))',
+            f'(core instance {ident} (instantiate {ident}-m (with "" (instance {" ".join(with_funcs)}'
             f' (export "f" (func $g "{core_name}"))))))',
         ]
 
@@ -494,7 +540,8 @@ class _Wrapper:
                         scenario.path / "scenario.toml",
                         f"component {spec.name} imports {qualified} but no component is wired to provide it",
                     )
-                import_name = host_import_name(self.model, spec.name, qualified)
+                iface = self.wit.interface(qualified)
+                import_name = host_import_name(self.model, spec.name, qualified, self.wit.mentions_resources(iface))
                 var = f"$h.{import_name}"
                 if import_name not in shared_done:
                     self.import_interface(lines, self.wit.interface(qualified), import_name, var, "$outer", scope)

@@ -24,9 +24,12 @@
     (global.set $kept (local.get $h))
     (call $emit (i32.const 32) (i32.const 8) (i64.extend_i32_u (local.get $h)))
     (call $read_len (local.get $h) (i64.const 2)))
-  ;; lend: read 1 byte through the borrow, return the count.
+  ;; lend: read 1 byte through the borrow, drop the borrow, return the count.
   (func (export "handle-compat:io/peer@0.1.0#lend") (param $h i32) (result i64)
-    (call $read_len (local.get $h) (i64.const 1)))
+    (local $n i64)
+    (local.set $n (call $read_len (local.get $h) (i64.const 1)))
+    (call $drop (local.get $h))
+    (local.get $n))
   ;; poke: treat the integer as a stream handle and read 1 byte.
   (func (export "handle-compat:io/peer@0.1.0#poke") (param $raw i32) (result i64)
     (call $read_len (local.get $raw) (i64.const 1)))
@@ -36,6 +39,13 @@
   ;; hand-back: give the kept stream back to the caller.
   (func (export "handle-compat:io/peer@0.1.0#hand-back") (result i32)
     (global.get $kept))
+  ;; lend-then-take: keep the owned stream, read 1 byte through the borrow.
+  (func (export "handle-compat:io/peer@0.1.0#lend-then-take") (param $lent i32) (param $owned i32) (result i64)
+    (local $n i64)
+    (global.set $kept (local.get $owned))
+    (local.set $n (call $read_len (local.get $lent) (i64.const 1)))
+    (call $drop (local.get $lent))
+    (local.get $n))
   ;; op 1: read 1 byte from the kept stream. op 2: drop it.
   (func (export "handle-compat:io/driver@0.1.0#run") (param $op i32) (param $arg i64) (result i64)
     (if (i32.eq (local.get $op) (i32.const 1))

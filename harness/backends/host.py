@@ -136,11 +136,18 @@ class StreamHost:
 
     # --- handle-compat:io/probe --------------------------------------------------
 
-    def emit(self, tag: str, value: int) -> None:
-        self.emits.append(Emit(tag, value))
+    def emitter(self, component: str) -> Callable[[str, int], None]:
+        def emit(tag: str, value: int) -> None:
+            self.emits.append(Emit(component, tag, value))
 
-    def implementation(self, interface: str, function: str) -> Callable[..., Any]:
-        """The rep-level implementation of a WIT function of a host interface."""
+        return emit
+
+    def implementation(self, interface: str, function: str, caller: str) -> Callable[..., Any]:
+        """The rep-level implementation of a WIT function of a host interface.
+
+        ``caller`` names the calling component where the backend knows it (every
+        interface without resource types is instantiated once per component).
+        """
         table: dict[tuple[str, str], Callable[..., Any]] = {
             ("host", "open-input"): self.open_input,
             ("host", "open-output"): self.open_output,
@@ -153,7 +160,7 @@ class StreamHost:
             ("streams", "[method]output-stream.subscribe"): self.subscribe("output-stream"),
             ("streams", "[method]output-stream.close"): self.close("output-stream"),
             ("streams", "[method]pollable.ready"): self.ready,
-            ("probe", "emit"): self.emit,
+            ("probe", "emit"): self.emitter(caller),
         }
         return table[(interface, function)]
 

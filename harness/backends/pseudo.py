@@ -27,16 +27,20 @@ class PseudoBackend(Backend):
 
     def define_host(self, linker: Linker, wit: WitPackage, scenario: Scenario, host: StreamHost) -> None:
         table = self.new_table()
+        lent: dict[str, set[int]] = {spec.name: set() for spec in scenario.components}
         with linker.root() as root:
             for spec in scenario.components:
                 for short in HOST_INTERFACES:
                     iface = wit.interface(short)
-                    with root.add_instance(host_import_name(self.model, spec.name, iface.qualified)) as inst:
+                    import_name = host_import_name(
+                        self.model, spec.name, iface.qualified, wit.mentions_resources(iface)
+                    )
+                    with root.add_instance(import_name) as inst:
                         for fn in iface.functions:
-                            impl = host.implementation(short, fn.name)
+                            impl = host.implementation(short, fn.name, spec.name)
                             inst.add_func(pseudo_name(fn.name), self._adapt(impl, wit, fn, table, spec.name))
                 with root.add_instance(f"{spec.name}-table") as inst:
-                    self._define_intrinsics(inst, wit, table, host, spec.name)
+                    self._define_intrinsics(inst, wit, table, host, spec.name, lent[spec.name])
 
     def _adapt(self, impl: Any, wit: WitPackage, fn: Any, table: PseudoTable, caller: str) -> Any:
         return adapt(
@@ -50,7 +54,24 @@ class PseudoBackend(Backend):
         """Resolves a guest's index; the caller is known but, under pseudo-handles, ignored."""
         return table.get(index, resource)
 
-    def _define_intrinsics(self, inst: Any, wit: WitPackage, table: PseudoTable, host: StreamHost, caller: str) -> None:
+    def _define_intrinsics(
+        self, inst: Any, wit: WitPackage, table: PseudoTable, host: StreamHost, caller: str, lent: set[int]
+    ) -> None:
+        """``[resource-*]`` over the global table, and the borrow scope of the current call.
+
+        ``lent`` holds the indices passed to ``caller`` as borrows in the call it is
+        running: dropping one of those ends the borrow and leaves the lender's
+        resource alone, as guests written for real handles do.
+        """
+
+        def borrow_begin(_store: Any, index: int) -> None:
+            lent.add(index)
+
+        def borrow_end(_store: Any) -> None:
+            lent.clear()
+
+        inst.add_func("borrow-begin", borrow_begin)
+        inst.add_func("borrow-end", borrow_end)
         for _, resource in wit.resources():
 
             def new(_store: Any, rep: int, resource: str = resource) -> int:
@@ -61,6 +82,9 @@ class PseudoBackend(Backend):
 
             def drop(_store: Any, index: int, resource: str = resource) -> None:
                 entry = self.lookup(table, caller, index, resource)
+                if index in lent:
+                    lent.discard(index)
+                    return
                 if resource in HOST_RESOURCES:
                     host.destroy(resource, entry.rep)
                 table.remove(index, resource)

@@ -16,7 +16,7 @@ from harness.backends.host import HOST_INTERFACES, HOST_RESOURCES, HostTrap, Str
 from harness.scenario import Scenario
 from harness.trace import TrapKind
 from harness.wit import WitPackage
-from harness.wrap import HandleModel
+from harness.wrap import HandleModel, host_import_name
 
 #: Host resource type ids handed to ``ResourceType.host``.
 RESOURCE_IDS = {name: number for number, name in enumerate(HOST_RESOURCES, start=1)}
@@ -44,13 +44,20 @@ class RealBackend(Backend):
         with linker.root() as root:
             for short in HOST_INTERFACES:
                 iface = wit.interface(short)
-                with root.add_instance(iface.qualified) as inst:
-                    for name, index in iface.types:
-                        if wit.kind(index) == "resource":
-                            inst.add_resource(name, ResourceType.host(RESOURCE_IDS[name]), self._destructor(host, name))
-                    for fn in iface.functions:
-                        impl = host.implementation(short, fn.name)
-                        inst.add_func(fn.name, adapt(impl, handle_slots(wit, fn), _rep_of_borrow, _own))
+                shared = wit.mentions_resources(iface)
+                names = {
+                    host_import_name(self.model, spec.name, iface.qualified, shared) for spec in scenario.components
+                }
+                for import_name in sorted(names):
+                    caller = "" if shared else import_name.removesuffix(f"-{short}")
+                    with root.add_instance(import_name) as inst:
+                        for name, index in iface.types:
+                            if wit.kind(index) == "resource":
+                                dtor = self._destructor(host, name)
+                                inst.add_resource(name, ResourceType.host(RESOURCE_IDS[name]), dtor)
+                        for fn in iface.functions:
+                            impl = host.implementation(short, fn.name, caller)
+                            inst.add_func(fn.name, adapt(impl, handle_slots(wit, fn), _rep_of_borrow, _own))
 
     @staticmethod
     def _destructor(host: StreamHost, resource: str) -> Any:
