@@ -13,13 +13,17 @@ from importlib.metadata import version
 from pathlib import Path
 
 from harness.backends import available, get_backend
+from harness.baseline import update_declared
+from harness.diff import EXPLANATIONS, Category, diff_sets
 from harness.errors import InputError
 from harness.expect import check, explain
 from harness.files import write_atomic
+from harness.gate import describe_failure, evaluate, junit_xml, summary_json
+from harness.inputs import fingerprint
 from harness.paths import BUILTIN_GUESTS, DEFAULT_REPORTS, trace_path, wit_dir_for
 from harness.run import RunContext, run_scenario
 from harness.scenario import load_all
-from harness.trace import merge
+from harness.trace import TraceSet, merge
 
 EXIT_OK, EXIT_DIFFERS, EXIT_INPUT = 0, 1, 2
 
@@ -34,11 +38,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenarios, errors = load_all(args.guests)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
+    selected = [s for s in scenarios if not args.k or args.k in s.name]
+    inputs = fingerprint(selected, wit_dir_for(args.guests))
+    path = trace_path(args.reports, backend.name)
+    if args.if_stale and not errors and _up_to_date(path, inputs):
+        print(f"{path} is up to date")
+        return EXIT_OK
     ctx = RunContext(wit_dir_for(args.guests))
     traces, failed = [], 0
-    for scenario in scenarios:
-        if args.k and args.k not in scenario.name:
-            continue
+    for scenario in selected:
         trace = run_scenario(ctx, backend, scenario)
         traces.append(trace)
         mismatches = check(scenario, trace, backend.name, backend.expectations_from)
@@ -52,12 +60,68 @@ def _cmd_run(args: argparse.Namespace) -> int:
         else:
             print(f"ok    {scenario.name}: {outcomes}")
         failed += bool(mismatches) or bool(trace.error)
-    path = trace_path(args.reports, backend.name)
-    write_atomic(path, merge(backend.name, version("wasmtime"), traces).to_json())
+    write_atomic(path, merge(backend.name, version("wasmtime"), traces, inputs).to_json())
     print(f"{len(traces) - failed} passed, {failed} failed on {backend.name}; traces in {path}")
     if errors or any(t.error for t in traces):
         return EXIT_INPUT
     return EXIT_DIFFERS if failed else EXIT_OK
+
+
+def _up_to_date(path: Path, inputs: str) -> bool:
+    try:
+        return TraceSet.read(path).inputs == inputs
+    except InputError:
+        return False
+
+
+def _read_pair(args: argparse.Namespace) -> tuple[TraceSet, TraceSet, tuple[Path, Path]]:
+    paths = (trace_path(args.reports, args.left), trace_path(args.reports, args.right))
+    for path in paths:
+        if not path.is_file():
+            raise InputError(path, f"trace file missing: run `handle-compat run --backend {path.stem}` first")
+    return TraceSet.read(paths[0]), TraceSet.read(paths[1]), paths
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    left, right, _ = _read_pair(args)
+    for scenario_diff in diff_sets(left, right):
+        if scenario_diff.same:
+            print(f"same      {scenario_diff.scenario}")
+            continue
+        print(f"diverges  {scenario_diff.scenario}: {', '.join(scenario_diff.categories)}")
+        for divergence in scenario_diff.divergences:
+            where = "teardown" if divergence.step is None else f"step {divergence.step + 1}"
+            tail = " (consequence)" if divergence.consequence else ""
+            versus = f"{divergence.left} vs {divergence.right}"
+            print(f"    {where}: {versus} [{divergence.category}] {divergence.detail}{tail}")
+        for category in scenario_diff.categories:
+            print(f"    {category}: {EXPLANATIONS[Category(category)].guest_sees}")
+    return EXIT_OK
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    scenarios, errors = load_all(args.guests)
+    if errors:
+        for error in errors:
+            print(f"error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    left_set, right_set, paths = _read_pair(args)
+    result = evaluate(scenarios, get_backend(args.left), get_backend(args.right), left_set, right_set, paths)
+    if args.update_baseline:
+        by_name = {s.name: s for s in scenarios}
+        for verdict in result.verdicts:
+            if verdict.declared is not None:
+                change = update_declared(by_name[verdict.scenario], verdict.observed)
+                if change:
+                    print(change)
+        return EXIT_OK
+    write_atomic(args.reports / "gate.json", summary_json(result))
+    write_atomic(args.reports / "gate.xml", junit_xml(result))
+    for verdict in result.failures:
+        print("\n".join(describe_failure(verdict)))
+    passed = len(result.verdicts) - len(result.failures)
+    print(f"{passed} passed, {len(result.failures)} failed: gate {result.left} vs {result.right}")
+    return EXIT_OK if result.passed else EXIT_DIFFERS
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -82,8 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run every scenario on one backend and write its traces")
     run.add_argument("--backend", required=True, help="backend name (see `handle-compat backends`)")
     run.add_argument("-k", default="", help="only scenarios whose name contains this")
+    run.add_argument("--if-stale", action="store_true", help="skip when the trace file matches the current inputs")
     _add_common(run)
     run.set_defaults(func=_cmd_run)
+    for name, help_text, func in (
+        ("diff", "show where two backends' traces differ, classified", _cmd_diff),
+        ("gate", "exit 1 unless every expectation and declared divergence holds", _cmd_gate),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--left", default="pseudo", help="backend on the left (default: pseudo)")
+        command.add_argument("--right", default="real", help="backend on the right (default: real)")
+        _add_common(command)
+        command.set_defaults(func=func)
+        if name == "gate":
+            command.add_argument(
+                "--update-baseline", action="store_true", help="rewrite manifests' diverges from what was observed"
+            )
     listing = commands.add_parser("list", help="list the scenarios")
     _add_common(listing)
     listing.set_defaults(func=_cmd_list)

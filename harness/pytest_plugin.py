@@ -17,6 +17,7 @@ import pytest
 from harness.backends import get_backend
 from harness.errors import InputError
 from harness.files import write_atomic
+from harness.inputs import fingerprint
 from harness.paths import BUILTIN_GUESTS, trace_path, wit_dir_for
 from harness.run import RunContext, run_scenario
 from harness.scenario import Scenario, load_all
@@ -121,6 +122,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput[_WORKER_KEY] = json.dumps(traces)
         return
     reports = config.getoption("reports") or config.rootpath / "reports"
+    guests: Path = config.getoption("guests")
+    scenarios, _ = load_all(guests)
     for backend, items in traces.items():
-        trace_set = merge(backend, version("wasmtime"), (Trace.from_dict(t) for t in items))
+        ran = {t["scenario"] for t in items}
+        inputs = fingerprint([s for s in scenarios if s.name in ran], wit_dir_for(guests))
+        trace_set = merge(backend, version("wasmtime"), (Trace.from_dict(t) for t in items), inputs)
         write_atomic(trace_path(reports, backend), trace_set.to_json())

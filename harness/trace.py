@@ -181,12 +181,15 @@ class TraceSet:
     backend: str
     wasmtime: str
     traces: Mapping[str, Trace]
+    #: Fingerprint of the inputs (harness.inputs), to tell when the traces are stale.
+    inputs: str = ""
 
     def to_json(self) -> str:
         data = {
             "format": TRACE_FORMAT,
             "backend": self.backend,
             "wasmtime": self.wasmtime,
+            "inputs": self.inputs,
             "traces": {name: self.traces[name].to_dict() for name in sorted(self.traces)},
         }
         return json.dumps(data, sort_keys=True, indent=1) + "\n"
@@ -202,7 +205,7 @@ class TraceSet:
             if data.get("format") != TRACE_FORMAT:
                 raise InputError(path, f"trace format {data.get('format')!r}, expected {TRACE_FORMAT}")
             traces = {name: Trace.from_dict(raw) for name, raw in data["traces"].items()}
-            return cls(backend=data["backend"], wasmtime=data["wasmtime"], traces=traces)
+            return cls(backend=data["backend"], wasmtime=data["wasmtime"], traces=traces, inputs=data["inputs"])
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise InputError(path, f"corrupt trace file: missing or malformed field ({err})") from err
 
@@ -215,5 +218,5 @@ class TraceSet:
         return cls.from_json(text, path)
 
 
-def merge(backend: str, wasmtime_version: str, traces: Iterable[Trace]) -> TraceSet:
-    return TraceSet(backend=backend, wasmtime=wasmtime_version, traces={t.scenario: t for t in traces})
+def merge(backend: str, wasmtime_version: str, traces: Iterable[Trace], inputs: str = "") -> TraceSet:
+    return TraceSet(backend=backend, wasmtime=wasmtime_version, traces={t.scenario: t for t in traces}, inputs=inputs)

@@ -8,7 +8,7 @@
   (import "handle-compat:io/probe@0.1.0" "emit" (func $emit (param i32 i32 i64)))
   (memory (export "memory") 1)
   (global $h (mut i32) (i32.const 0))
-  (data (i32.const 32) "counter")
+  (data (i32.const 32) "handle")
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 512))
   ;; op 1: make a counter starting at `arg`, bump it by 5.
   ;; op 2: read it. op 3: give it to c's `consume`.
@@ -16,7 +16,7 @@
     (if (i32.eq (local.get $op) (i32.const 1))
       (then
         (global.set $h (call $ctor (local.get $arg)))
-        (call $emit (i32.const 32) (i32.const 7) (i64.extend_i32_u (global.get $h)))
+        (call $emit (i32.const 32) (i32.const 6) (i64.extend_i32_u (global.get $h)))
         (return (call $bump (global.get $h) (i64.const 5)))))
     (if (i32.eq (local.get $op) (i32.const 2))
       (then (return (call $get (global.get $h)))))

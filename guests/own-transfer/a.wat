@@ -9,7 +9,7 @@
   (global $heap (mut i32) (i32.const 1024))
   (global $kept (mut i32) (i32.const 0))
   (data (i32.const 16) "hello")
-  (data (i32.const 32) "handle")
+  (data (i32.const 32) "gave-own")
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
     (local $ptr i32)
     (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
@@ -28,7 +28,7 @@
     (if (i32.eq (local.get $op) (i32.const 1))
       (then
         (global.set $kept (call $open_input (i32.const 16) (i32.const 5)))
-        (call $emit (i32.const 32) (i32.const 6) (i64.extend_i32_u (global.get $kept)))
+        (call $emit (i32.const 32) (i32.const 8) (i64.extend_i32_u (global.get $kept)))
         (return (call $take (global.get $kept)))))
     (if (i32.eq (local.get $op) (i32.const 2))
       (then (return (call $read_len (global.get $kept) (i64.const 1)))))
