@@ -151,11 +151,13 @@ def load_scenario(directory: Path) -> Scenario:
     """Reads and checks ``directory/scenario.toml``."""
     path = directory / MANIFEST
     try:
-        raw_bytes = path.read_bytes()
+        # Reads one byte past the limit, so an oversized file is refused without reading it all.
+        with path.open("rb") as handle:
+            raw_bytes = handle.read(MAX_MANIFEST_BYTES + 1)
     except OSError as err:
         raise InputError(path, f"cannot read manifest: {err.strerror}") from err
     if len(raw_bytes) > MAX_MANIFEST_BYTES:
-        raise InputError(path, f"manifest is {len(raw_bytes)} bytes; the limit is {MAX_MANIFEST_BYTES}")
+        raise InputError(path, f"manifest is over the limit of {MAX_MANIFEST_BYTES} bytes")
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -208,7 +210,10 @@ def _components(reader: _Reader, directory: Path, data: Mapping[str, Any]) -> tu
         if not _KEBAB.match(name):
             raise reader.fail(f"component name {name!r} must be kebab-case (like 'reader-a')", name)
         reader.keys(table, {"wat", "imports"}, where)
-        wat = directory / reader.get(table, "wat", str, where)
+        wat_name = reader.get(table, "wat", str, where)
+        wat = directory / wat_name
+        if not wat.is_file():
+            raise reader.fail(f"{where}: wat file {wat_name!r} not found in {directory}", f'"{wat_name}"')
         imports = reader.get(table, "imports", dict, where, {})
         for iface, provider in imports.items():
             if iface not in PEER_INTERFACES:

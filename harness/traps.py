@@ -26,13 +26,24 @@ _CAUSES: tuple[tuple[re.Pattern[str], TrapKind], ...] = (
 
 
 def cause_of(message: str) -> str:
-    """The last ``Caused by`` line of a wasmtime error, else its first line."""
+    """The last ``Caused by`` entry of a wasmtime error on one line, else its first line.
+
+    An entry can span lines (a type mismatch says ``expected: ...`` and ``found: ...``
+    below it); those lines are joined with ``; `` so the cause stays one line.
+    """
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
     if "Caused by:" in lines:
-        after = lines[lines.index("Caused by:") + 1 :]
-        causes = [ln for ln in after if not re.match(r"^\d+:\s+0x", ln)]
+        causes: list[list[str]] = []
+        for line in lines[lines.index("Caused by:") + 1 :]:
+            if re.match(r"^\d+:\s+0x", line):
+                continue
+            numbered = re.match(r"^\d+:\s*(.*)$", line)
+            if numbered or not causes:
+                causes.append([numbered.group(1) if numbered else line])
+            else:
+                causes[-1].append(line)
         if causes:
-            return re.sub(r"^\d+:\s*", "", causes[-1])
+            return re.sub(r"\s+", " ", "; ".join(causes[-1]))
     first = lines[0] if lines else "unknown error"
     return first.removeprefix("wasm trap: ")
 
