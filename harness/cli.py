@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 
 from harness.backends import available, get_backend
 from harness.baseline import update_declared
+from harness.cache import CACHE_DIR_ENV, resolve_cache_dir
 from harness.diff import EXPLANATIONS, Category, diff_sets
 from harness.errors import InputError
 from harness.expect import check, explain
 from harness.files import write_atomic
 from harness.gate import describe_failure, evaluate, junit_xml, summary_json
 from harness.inputs import fingerprint
+from harness.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
 from harness.paths import BUILTIN_GUESTS, DEFAULT_REPORTS, trace_path, wit_dir_for
 from harness.run import RunContext, run_scenario
 from harness.scenario import load_all
@@ -44,7 +46,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.if_stale and not errors and _up_to_date(path, inputs):
         print(f"{path} is up to date")
         return EXIT_OK
-    ctx = RunContext(wit_dir_for(args.guests))
+    ctx = RunContext(
+        wit_dir_for(args.guests),
+        cache_dir=resolve_cache_dir(args.cache_dir, args.no_cache),
+        limits=Limits(step_timeout_s=args.step_timeout, memory_bytes=args.memory_limit << 20),
+    )
     traces, failed = [], 0
     for scenario in selected:
         trace = run_scenario(ctx, backend, scenario)
@@ -60,11 +66,47 @@ def _cmd_run(args: argparse.Namespace) -> int:
         else:
             print(f"ok    {scenario.name}: {outcomes}")
         failed += bool(mismatches) or bool(trace.error)
+    ctx.close()
     write_atomic(path, merge(backend.name, version("wasmtime"), traces, inputs).to_json())
     print(f"{len(traces) - failed} passed, {failed} failed on {backend.name}; traces in {path}")
     if errors or any(t.error for t in traces):
         return EXIT_INPUT
     return EXIT_DIFFERS if failed else EXIT_OK
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        return value
+
+    return parse
+
+
+def _add_run_limits(parser: argparse.ArgumentParser) -> None:
+    """Compile cache and limits of guest calls."""
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help=f"compiled-code cache (default: ${CACHE_DIR_ENV} or ~/.cache)"
+    )
+    parser.add_argument("--no-cache", action="store_true", help="compile everything; read and write no cache")
+    parser.add_argument(
+        "--step-timeout",
+        type=_positive(float),
+        default=DEFAULT_STEP_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"deadline of a guest call unless the manifest sets step-timeout-ms (default {DEFAULT_STEP_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=_positive(int),
+        default=DEFAULT_MEMORY_BYTES >> 20,
+        metavar="MIB",
+        help=f"largest size of a guest's linear memory (default {DEFAULT_MEMORY_BYTES >> 20})",
+    )
 
 
 def _up_to_date(path: Path, inputs: str) -> bool:
@@ -148,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-k", default="", help="only scenarios whose name contains this")
     run.add_argument("--if-stale", action="store_true", help="skip when the trace file matches the current inputs")
     _add_common(run)
+    _add_run_limits(run)
     run.set_defaults(func=_cmd_run)
     for name, help_text, func in (
         ("diff", "show where two backends' traces differ, classified", _cmd_diff),

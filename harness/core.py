@@ -7,6 +7,7 @@ the wrapper needs to spell the module's type inside a component.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,15 +91,21 @@ def _export_type(ty: object) -> tuple[str, CoreFunc | None]:
     raise TypeError(f"unsupported core export type {ty!r}")
 
 
-def compile_core(engine: wasmtime.Engine, path: Path) -> tuple[CoreModule, wasmtime.Module]:
-    """Reads a guest's WAT (or wasm) file and compiles it once for all backends."""
+def compile_core(
+    engine: wasmtime.Engine, path: Path, compile_wasm: Callable[[bytes], wasmtime.Module] | None = None
+) -> tuple[CoreModule, wasmtime.Module]:
+    """Reads a guest's WAT (or wasm) file and compiles it once for all backends.
+
+    ``compile_wasm`` turns the wasm bytes into a module (a compile cache); by
+    default they are compiled in ``engine``.
+    """
     try:
         source = path.read_bytes()
     except OSError as err:
         raise InputError(path, f"cannot read core module: {err.strerror}") from err
     try:
         wasm = source if source.startswith(b"\0asm") else bytes(wasmtime.wat2wasm(source.decode("utf-8")))
-        module = wasmtime.Module(engine, wasm)
+        module = compile_wasm(wasm) if compile_wasm else wasmtime.Module(engine, wasm)
     except UnicodeDecodeError as err:
         raise InputError(path, f"not UTF-8 text (byte {err.start})") from err
     except wasmtime.WasmtimeError as err:

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 from harness.backends import get_backend
+from harness.cache import CACHE_DIR_ENV, resolve_cache_dir
 from harness.errors import InputError
 from harness.files import write_atomic
 from harness.inputs import fingerprint
+from harness.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
 from harness.paths import BUILTIN_GUESTS, trace_path, wit_dir_for
 from harness.run import RunContext, run_scenario
 from harness.scenario import Scenario, load_all
@@ -53,6 +55,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--guests", type=Path, default=BUILTIN_GUESTS, help="folder of scenario folders")
     group.addoption("--reports", type=Path, default=None, help="where trace files go (default: <rootdir>/reports)")
+    group.addoption(
+        "--cache-dir", type=Path, default=None, help=f"compiled-code cache (default: ${CACHE_DIR_ENV} or ~/.cache)"
+    )
+    group.addoption("--no-cache", action="store_true", default=False, help="compile everything; use no cache")
+    group.addoption(
+        "--step-timeout",
+        type=float,
+        default=DEFAULT_STEP_TIMEOUT_S,
+        metavar="SECONDS",
+        help="deadline of a guest call unless the manifest sets step-timeout-ms",
+    )
+    group.addoption(
+        "--memory-limit", type=int, default=DEFAULT_MEMORY_BYTES >> 20, metavar="MIB", help="cap of a linear memory"
+    )
 
 
 def _backends(config: pytest.Config) -> list[str]:
@@ -86,7 +102,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def run_context(pytestconfig: pytest.Config) -> RunContext:
     if _CONTEXT not in pytestconfig.stash:
-        pytestconfig.stash[_CONTEXT] = RunContext(wit_dir_for(pytestconfig.getoption("guests")))
+        try:
+            limits = Limits(
+                step_timeout_s=pytestconfig.getoption("step_timeout"),
+                memory_bytes=pytestconfig.getoption("memory_limit") << 20,
+            )
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from error
+        pytestconfig.stash[_CONTEXT] = RunContext(
+            wit_dir_for(pytestconfig.getoption("guests")),
+            cache_dir=resolve_cache_dir(pytestconfig.getoption("cache_dir"), pytestconfig.getoption("no_cache")),
+            limits=limits,
+        )
     return pytestconfig.stash[_CONTEXT]
 
 
@@ -116,6 +143,8 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
+    if _CONTEXT in config.stash:
+        config.stash[_CONTEXT].close()
     traces = config.stash[_TRACES]
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:

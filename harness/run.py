@@ -3,11 +3,16 @@
 All components of a scenario live in one store and one outer component. A trap
 poisons the component instance (wasmtime refuses to enter it again), so every
 step after a trap is recorded as ``not-run`` on every backend alike.
+
+Every guest call (instantiation included) runs under the context's limits: a
+deadline (``timeout``) and a cap on each linear memory (``resource-limit``), so a
+runaway guest ends its own scenario and nothing else.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import wasmtime
@@ -15,23 +20,41 @@ from wasmtime.component import Component, Linker
 
 from harness.backends.base import Backend
 from harness.backends.host import StreamHost
+from harness.cache import CompileCache, EngineSettings
 from harness.core import CoreModule, compile_core
 from harness.errors import InputError
+from harness.limits import Limits, Watchdog
 from harness.scenario import MANIFEST, Scenario
-from harness.trace import Outcome, Status, StepTrace, Trace
-from harness.traps import cause_of, classify
+from harness.trace import Emit, Outcome, Status, StepTrace, Trace, TrapKind
+from harness.traps import OUT_OF_MEMORY_TAG, cause_of, classify, reported_out_of_memory
 from harness.wit import WitPackage, load_wit
 from harness.wrap import core_import_name, driver_export_name, wrap_scenario
 
 
 @dataclass
 class RunContext:
-    """What one process shares across runs: the engine and compiled modules."""
+    """What one process shares across runs: the engine, compiled code, limits.
+
+    ``cache_dir`` is where compiled code is kept between processes (None: no
+    disk cache). Call ``close`` when done to stop the deadline watchdog.
+    """
 
     wit_dir: Path
-    engine: wasmtime.Engine = field(default_factory=wasmtime.Engine)
+    cache_dir: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+    settings: EngineSettings = field(default_factory=EngineSettings)
+    engine: wasmtime.Engine = field(init=False)
+    cache: CompileCache = field(init=False)
+    watchdog: Watchdog = field(init=False)
     _cores: dict[Path, tuple[CoreModule, wasmtime.Module]] = field(default_factory=dict)
-    _components: dict[str, Component] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.engine = self.settings.engine()
+        self.cache = CompileCache(self.engine, self.settings, self.cache_dir)
+        self.watchdog = Watchdog(self.engine)
+
+    def close(self) -> None:
+        self.watchdog.close()
 
     @property
     def wit(self) -> WitPackage:
@@ -40,16 +63,20 @@ class RunContext:
     def core(self, path: Path) -> tuple[CoreModule, wasmtime.Module]:
         key = path.resolve()
         if key not in self._cores:
-            self._cores[key] = compile_core(self.engine, path)
+            self._cores[key] = compile_core(self.engine, path, self.cache.module)
         return self._cores[key]
 
     def component(self, text: str, blame: Path) -> Component:
-        if text not in self._components:
-            try:
-                self._components[text] = Component(self.engine, text)
-            except wasmtime.WasmtimeError as err:
-                raise InputError(blame, f"guest does not fit the WIT package: {cause_of(str(err))}") from err
-        return self._components[text]
+        try:
+            return self.cache.component(text)
+        except wasmtime.WasmtimeError as err:
+            raise InputError(blame, f"guest does not fit the WIT package: {cause_of(str(err))}") from err
+
+    def step_timeout_s(self, scenario: Scenario) -> float:
+        """The scenario's own ``step-timeout-ms``, else the context's default."""
+        if scenario.step_timeout_ms is not None:
+            return scenario.step_timeout_ms / 1000
+        return self.limits.step_timeout_s
 
 
 def _blame(scenario: Scenario) -> Path:
@@ -62,6 +89,7 @@ def _blame(scenario: Scenario) -> Path:
 def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace:
     """Runs every step of ``scenario`` on ``backend``; never raises for bad guests."""
     modules: dict[str, str] = {}
+    timeout = ctx.step_timeout_s(scenario)
     try:
         cores = {}
         for spec in scenario.components:
@@ -72,12 +100,14 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
         component = ctx.component(text, _blame(scenario))
         host = StreamHost()
         store = wasmtime.Store(ctx.engine)
+        store.set_limits(memory_size=ctx.limits.memory_bytes)
         linker = Linker(ctx.engine)
         with linker.root() as root:
             for spec in scenario.components:
                 root.add_module(core_import_name(spec.name), ctx.core(spec.wat)[1])
         backend.define_host(linker, ctx.wit, scenario, host)
-        instance = linker.instantiate(store, component)
+        with ctx.watchdog.armed(store, timeout):
+            instance = linker.instantiate(store, component)
     except InputError as err:
         return Trace(scenario.name, backend.name, modules, error=str(err))
     except wasmtime.WasmtimeError as err:
@@ -91,7 +121,9 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
         if trapped:
             outcome = Outcome(Status.NOT_RUN)
         else:
-            outcome = _call(store, instance, step.component, step.op, step.arg)
+            with ctx.watchdog.armed(store, timeout):
+                outcome = _call(store, instance, step.component, step.op, step.arg)
+            outcome = _limited(outcome, host.emits[emits_before:], timeout, ctx.limits)
             trapped = outcome.status is Status.TRAP
         steps.append(
             StepTrace(
@@ -105,6 +137,17 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
             )
         )
     return Trace(scenario.name, backend.name, modules, steps=tuple(steps), live=host.live())
+
+
+def _limited(outcome: Outcome, emits: Sequence[Emit], timeout: float, limits: Limits) -> Outcome:
+    """Names the deadline a timed-out step ran into, and a guest's abort after a refused grow."""
+    if outcome.trap is TrapKind.TIMEOUT:
+        return replace(outcome, message=f"{outcome.message} (deadline {timeout * 1000:g} ms)")
+    if outcome.trap is TrapKind.GUEST_TRAP and reported_out_of_memory(emits):
+        cap = f"{limits.memory_bytes / (1 << 20):g} MiB"
+        message = f"guest reported {OUT_OF_MEMORY_TAG} (memory cap {cap}), then: {outcome.message}"
+        return replace(outcome, trap=TrapKind.RESOURCE_LIMIT, message=message)
+    return outcome
 
 
 def _call(store: wasmtime.Store, instance: wasmtime.component.Instance, component: str, op: int, arg: int) -> Outcome:

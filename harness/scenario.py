@@ -21,6 +21,8 @@ PEER_INTERFACES = ("peer", "counters")
 _KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 #: Largest manifest the loader reads; anything bigger is not a hand-written scenario.
 MAX_MANIFEST_BYTES = 1 << 20
+#: Longest per-step deadline a manifest may ask for (``step-timeout-ms``).
+MAX_STEP_TIMEOUT_MS = 600_000
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class Scenario:
     #: Migration advice for guest authors, where behaviour must change.
     advice: str = ""
     spec_rule: str = ""
+    #: Deadline of each guest call in this scenario; None: the run's default.
+    step_timeout_ms: int | None = None
 
     def component(self, name: str) -> ComponentSpec:
         return next(c for c in self.components if c.name == name)
@@ -169,8 +173,13 @@ def load_scenario(directory: Path) -> Scenario:
         match = re.search(r"\(at line (\d+), column \d+\)", str(err))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
         raise InputError(path, f"TOML syntax: {message}", int(match.group(1)) if match else None) from err
+    except RecursionError as err:
+        raise InputError(path, "TOML nests arrays or tables too deeply to read") from err
     reader = _Reader(path, text)
-    top_keys = {"title", "category", "description", "rule", "advice", "diverges", "components", "steps", "teardown"}
+    top_keys = {
+        *("title", "category", "description", "rule", "advice", "diverges"),
+        *("components", "steps", "teardown", "step-timeout-ms"),
+    }
     reader.keys(data, top_keys, "the manifest")
     components = _components(reader, directory, data)
     steps = _steps(reader, data, {c.name for c in components})
@@ -193,11 +202,20 @@ def load_scenario(directory: Path) -> Scenario:
         description=reader.get(data, "description", str, "the manifest").strip(),
         spec_rule=reader.get(data, "rule", str, "the manifest", ""),
         advice=reader.get(data, "advice", str, "the manifest", "").strip(),
+        step_timeout_ms=_step_timeout(reader, data),
         components=components,
         steps=steps,
         diverges=tuple(sorted(diverges)),
         teardown=teardown,
     )
+
+
+def _step_timeout(reader: _Reader, data: Mapping[str, Any]) -> int | None:
+    timeout: int | None = reader.get(data, "step-timeout-ms", int, "the manifest", None)
+    if timeout is not None and not 0 < timeout <= MAX_STEP_TIMEOUT_MS:
+        message = f"step-timeout-ms must be between 1 and {MAX_STEP_TIMEOUT_MS}, not {timeout}"
+        raise reader.fail(message, "step-timeout-ms")
+    return timeout
 
 
 def _components(reader: _Reader, directory: Path, data: Mapping[str, Any]) -> tuple[ComponentSpec, ...]:

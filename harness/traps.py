@@ -9,11 +9,17 @@ tests check (``tests/misc_testsuite/component-model/resources.wast``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import wasmtime
 
 from harness.backends.host import HostTrap
-from harness.trace import TrapKind
+from harness.trace import Emit, TrapKind
+
+#: The probe tag a guest emits when ``memory.grow`` returned -1. wasmtime's C
+#: API caps memory by making the grow fail, not by trapping, and a guest then
+#: aborts (``unreachable``) as its allocator would; only the guest knows why.
+OUT_OF_MEMORY_TAG = "out-of-memory"
 
 _CAUSES: tuple[tuple[re.Pattern[str], TrapKind], ...] = (
     (re.compile(r"unknown handle index"), TrapKind.UNKNOWN_HANDLE),
@@ -59,3 +65,11 @@ def classify(error: BaseException) -> tuple[TrapKind, str]:
                 return kind, cause
         return TrapKind.GUEST_TRAP, cause
     return TrapKind.HOST_ERROR, f"{type(error).__name__}: {error}"
+
+
+def reported_out_of_memory(emits: Iterable[Emit]) -> bool:
+    """Whether a guest said, in this step, that its memory could not grow.
+
+    A guest trap after that report is the memory cap at work: ``resource-limit``.
+    """
+    return any(emit.tag == OUT_OF_MEMORY_TAG for emit in emits)
