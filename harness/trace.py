@@ -201,6 +201,8 @@ class TraceSet:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise InputError(path, f"corrupt trace file: {err.msg}", err.lineno) from err
+        except RecursionError as err:
+            raise InputError(path, "corrupt trace file: nested too deeply to read") from err
         try:
             if data.get("format") != TRACE_FORMAT:
                 raise InputError(path, f"trace format {data.get('format')!r}, expected {TRACE_FORMAT}")
