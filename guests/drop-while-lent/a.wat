@@ -1,0 +1,30 @@
+;; Passes one stream to b twice in the same call: once lent, once as own.
+(module
+  (import "handle-compat:io/host@0.1.0" "open-input" (func $open_input (param i32 i32) (result i32)))
+  (import "handle-compat:io/peer@0.1.0" "lend-then-take" (func $lend_then_take (param i32 i32) (result i64)))
+  (import "handle-compat:io/probe@0.1.0" "emit" (func $emit (param i32 i32 i64)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (global $h (mut i32) (i32.const 0))
+  (data (i32.const 16) "hello")
+  (data (i32.const 128) "handle")
+  (data (i32.const 144) "lent")
+  (data (i32.const 160) "gave-own")
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+    (local.get $ptr))
+  ;; op 1: open a stream over "hello" and pass it to b's lend-then-take as both
+  ;; the borrow and the own; returns what b reports.
+  (func (export "handle-compat:io/driver@0.1.0#run") (param $op i32) (param $arg i64) (result i64)
+    (if (i32.eq (local.get $op) (i32.const 1))
+      (then
+        (global.set $h (call $open_input (i32.const 16) (i32.const 5)))
+        (call $emit (i32.const 128) (i32.const 6) (i64.extend_i32_u (global.get $h)))
+        (call $emit (i32.const 144) (i32.const 4) (i64.extend_i32_u (global.get $h)))
+        (call $emit (i32.const 160) (i32.const 8) (i64.extend_i32_u (global.get $h)))
+        (return (call $lend_then_take (global.get $h) (global.get $h)))))
+    unreachable)
+)
