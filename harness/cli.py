@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 
-from harness.backends import available, get_backend
+from harness import report
+from harness.backends import Backend, available, get_backend
 from harness.baseline import update_declared
 from harness.cache import CACHE_DIR_ENV, resolve_cache_dir
 from harness.diff import EXPLANATIONS, Category, diff_sets
@@ -24,7 +25,7 @@ from harness.inputs import fingerprint
 from harness.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
 from harness.paths import BUILTIN_GUESTS, DEFAULT_REPORTS, trace_path, wit_dir_for
 from harness.run import RunContext, run_scenario
-from harness.scenario import load_all
+from harness.scenario import Scenario, load_all
 from harness.trace import TraceSet, merge
 
 EXIT_OK, EXIT_DIFFERS, EXIT_INPUT = 0, 1, 2
@@ -41,9 +42,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     selected = [s for s in scenarios if not args.k or args.k in s.name]
-    inputs = fingerprint(selected, wit_dir_for(args.guests))
+    status = _refresh_traces(args, backend, selected, if_stale=args.if_stale and not errors)
+    return EXIT_INPUT if errors else status
+
+
+def _refresh_traces(args: argparse.Namespace, backend: Backend, scenarios: Sequence[Scenario], if_stale: bool) -> int:
+    """Runs ``scenarios`` on ``backend`` and writes its trace file.
+
+    With ``if_stale``, a trace file made from the same inputs (guests, WIT,
+    harness, wasmtime: ``harness.inputs.fingerprint``) is kept as it is, whoever
+    wrote it: this command, or the pytest plugin merging every xdist worker's traces.
+    """
+    inputs = fingerprint(scenarios, wit_dir_for(args.guests))
     path = trace_path(args.reports, backend.name)
-    if args.if_stale and not errors and _up_to_date(path, inputs):
+    if if_stale and _up_to_date(path, inputs):
         print(f"{path} is up to date")
         return EXIT_OK
     ctx = RunContext(
@@ -52,7 +64,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         limits=Limits(step_timeout_s=args.step_timeout, memory_bytes=args.memory_limit << 20),
     )
     traces, failed = [], 0
-    for scenario in selected:
+    for scenario in scenarios:
         trace = run_scenario(ctx, backend, scenario)
         traces.append(trace)
         mismatches = check(scenario, trace, backend.name, backend.expectations_from)
@@ -69,7 +81,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ctx.close()
     write_atomic(path, merge(backend.name, version("wasmtime"), traces, inputs).to_json())
     print(f"{len(traces) - failed} passed, {failed} failed on {backend.name}; traces in {path}")
-    if errors or any(t.error for t in traces):
+    if any(t.error for t in traces):
         return EXIT_INPUT
     return EXIT_DIFFERS if failed else EXIT_OK
 
@@ -166,6 +178,31 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     return EXIT_OK if result.passed else EXIT_DIFFERS
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    """Traces remade where missing or stale, then the gate's verdicts as compat.html and compat.json.
+
+    Exits 0 once the report is written, whatever the gate's verdict (the page
+    shows it; ``gate`` is the command that fails on it). Both files are rendered
+    before either is written, and each is written atomically.
+    """
+    scenarios, errors = load_all(args.guests)
+    if errors:
+        for error in errors:
+            print(f"error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    left, right = get_backend(args.left), get_backend(args.right)
+    statuses = [_refresh_traces(args, backend, scenarios, if_stale=True) for backend in (left, right)]
+    left_set, right_set, paths = _read_pair(args)
+    result = evaluate(scenarios, left, right, left_set, right_set, paths)
+    model = report.build(scenarios, result, left_set, right_set, (left.expectations_from, right.expectations_from))
+    html, data = report.render_html(model, report.generated_at()), report.to_json(model)
+    write_atomic(args.reports / "compat.json", data)
+    write_atomic(args.reports / "compat.html", html)
+    verdict = "passed" if result.passed else "failed"
+    print(f"report: {args.reports / 'compat.html'} (gate {verdict}), data in {args.reports / 'compat.json'}")
+    return EXIT_INPUT if EXIT_INPUT in statuses else EXIT_OK
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     scenarios, errors = load_all(args.guests)
     for scenario in scenarios:
@@ -195,12 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text, func in (
         ("diff", "show where two backends' traces differ, classified", _cmd_diff),
         ("gate", "exit 1 unless every expectation and declared divergence holds", _cmd_gate),
+        ("report", "write reports/compat.html and compat.json (traces remade where stale)", _cmd_report),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--left", default="pseudo", help="backend on the left (default: pseudo)")
         command.add_argument("--right", default="real", help="backend on the right (default: real)")
         _add_common(command)
         command.set_defaults(func=func)
+        if name == "report":
+            _add_run_limits(command)
         if name == "gate":
             command.add_argument(
                 "--update-baseline", action="store_true", help="rewrite manifests' diverges from what was observed"
