@@ -97,23 +97,37 @@ class Scenario:
 
 
 def _line_of(text: str, needle: str, start: int = 0) -> int | None:
-    """1-based line of the first occurrence of ``needle`` at or after line ``start``."""
+    """1-based line of the first occurrence of ``needle`` at or after line ``start``.
+
+    A bare key (``op``, ``rule``) matches only where it is assigned (``op =``), so
+    it is not found inside another word or a description.
+    """
+    bare_key = re.fullmatch(r"[A-Za-z0-9_-]+", needle)
+    pattern = re.compile(rf"(^|[\s{{,.]){re.escape(needle)}\s*=" if bare_key else re.escape(needle))
     lines = text.splitlines()
     for number, line in enumerate(lines[start:], start=start + 1):
-        if needle in line:
+        if pattern.search(line):
             return number
     return None
 
 
 class _Reader:
-    """Checks one manifest's tables, raising InputError with file and line."""
+    """Checks one manifest's tables, raising InputError with file and line.
 
-    def __init__(self, path: Path, text: str) -> None:
+    ``start`` is the line (0-based) where the table being checked begins, so a
+    key is looked up in that table rather than the first one that has it.
+    """
+
+    def __init__(self, path: Path, text: str, start: int = 0) -> None:
         self.path = path
         self.text = text
+        self.start = start
+
+    def scoped(self, start: int) -> _Reader:
+        return _Reader(self.path, self.text, start)
 
     def fail(self, message: str, near: str | None = None) -> InputError:
-        return InputError(self.path, message, _line_of(self.text, near) if near else None)
+        return InputError(self.path, message, _line_of(self.text, near, self.start) if near else None)
 
     def keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
         for key in table:
@@ -141,7 +155,7 @@ def _expectation(reader: _Reader, raw: Any, where: str) -> Expectation:
     trap = reader.get(raw, "trap", str, where, None)
     not_run = reader.get(raw, "not-run", bool, where, False)
     if sum((value is not None, trap is not None, not_run)) != 1:
-        raise reader.fail(f"{where} needs exactly one of value, trap, not-run", "rule")
+        raise reader.fail(f"{where} needs exactly one of value, trap, not-run", where.rsplit(" ", 1)[-1])
     return Expectation(rule=rule, value=value, trap=trap, not_run=not_run)
 
 
@@ -260,9 +274,12 @@ def _steps(reader: _Reader, data: Mapping[str, Any], components: set[str]) -> tu
     raw = reader.get(data, "steps", list, "the manifest")
     if not raw:
         raise reader.fail("the manifest needs at least one [[steps]] entry", "steps")
+    headers = [index for index, line in enumerate(reader.text.splitlines()) if line.strip() == "[[steps]]"]
     steps = []
     for number, table in enumerate(raw, start=1):
         where = f"step {number}"
+        if len(headers) == len(raw):
+            reader = reader.scoped(headers[number - 1])
         reader.keys(table, {"call", "op", "arg", "does", "expect"}, where)
         component = reader.get(table, "call", str, where)
         if component not in components:

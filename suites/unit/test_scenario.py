@@ -92,10 +92,13 @@ def test_no_expectation_without_own_fallback_or_all(tmp_path: Path) -> None:
     assert scenario.expectation(scenario.steps[0], "real") is None
 
 
-def test_expectation_kinds_are_read(layered: Scenario) -> None:
+def test_trap_expectation_is_read(layered: Scenario) -> None:
     trap = layered.expectation(layered.steps[1], "real")
-    not_run = layered.expectation(layered.steps[2], "real")
     assert trap is not None and trap.trap == "unknown-handle"
+
+
+def test_not_run_expectation_is_read(layered: Scenario) -> None:
+    not_run = layered.expectation(layered.steps[2], "real")
     assert not_run is not None and not_run.not_run
 
 
@@ -125,6 +128,24 @@ def test_step_op_of_the_wrong_type_is_refused_at_its_line(tmp_path: Path) -> Non
     body = ONE_COMPONENT + _step('expect.all = { value = 1, rule = "r" }').replace("op = 1", 'op = "one"')
     folder = _scenario(tmp_path, body)
     assert _load_error(folder).line == line_of(folder / MANIFEST, 'op = "one"')
+
+
+def test_step_error_names_the_line_in_that_step_not_an_earlier_one(tmp_path: Path) -> None:
+    good = _step('expect.all = { value = 1, rule = "r" }')
+    folder = _scenario(tmp_path, ONE_COMPONENT + good + good.replace("op = 1", 'op = "two"'))
+    assert _load_error(folder).line == line_of(folder / MANIFEST, 'op = "two"')
+
+
+def test_key_inside_a_description_does_not_attract_the_line(tmp_path: Path) -> None:
+    body = ONE_COMPONENT.replace('description = "d"', 'description = "drops the stream"')
+    folder = _scenario(tmp_path, body + _step('expect.all = { value = 1, rule = "r" }').replace("op = 1", "op = 1.5"))
+    assert _load_error(folder).line == line_of(folder / MANIFEST, "op = 1.5")
+
+
+def test_two_outcomes_names_the_line_of_that_expectation(tmp_path: Path) -> None:
+    expect = 'expect.pseudo = { value = 1, rule = "p" }\nexpect.real = { value = 1, not-run = true, rule = "r" }'
+    folder = _scenario(tmp_path, ONE_COMPONENT + _step(expect))
+    assert _load_error(folder).line == line_of(folder / MANIFEST, "expect.real")
 
 
 # --- components ------------------------------------------------------------------------
