@@ -1,0 +1,58 @@
+;; Ported preview-1 code: it closes a handle at once when it is above 2, and
+;; leaves what looks like stdio (0, 1, 2) open until shutdown.
+(module
+  (import "handle-compat:io/host@0.1.0" "open-input" (func $open_input (param i32 i32) (result i32)))
+  (import "handle-compat:io/streams@0.1.0" "[method]input-stream.read" (func $read (param i32 i64 i32)))
+  (import "handle-compat:io/streams@0.1.0" "[resource-drop]input-stream" (func $drop (param i32)))
+  (import "handle-compat:io/probe@0.1.0" "emit" (func $emit (param i32 i32 i64)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (global $h (mut i32) (i32.const 0))
+  (data (i32.const 16) "hello")
+  (data (i32.const 128) "handle")
+  (data (i32.const 144) "dropped")
+  (global $deferred (mut i32) (i32.const 0))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+    (local.get $ptr))
+  ;; Reads up to `len` bytes from handle `h`: bytes read, or -1 on a stream error.
+  (func $read_len (param $h i32) (param $len i64) (result i64)
+    (call $read (local.get $h) (local.get $len) (i32.const 64))
+    (if (result i64) (i32.load8_u (i32.const 64))
+      (then (i64.const -1))
+      (else (i64.extend_i32_u (i32.load (i32.const 72))))))
+  (func $emit_h (param $tag i32) (param $len i32) (param $h i32)
+    (call $emit (local.get $tag) (local.get $len) (i64.extend_i32_u (local.get $h))))
+  ;; Closes `h` now, or at shutdown if it looks like stdio (0, 1 or 2).
+  (func $close (param $h i32)
+    (call $emit_h (i32.const 128) (i32.const 6) (local.get $h))
+    (if (i32.gt_u (local.get $h) (i32.const 2))
+      (then
+        (call $emit_h (i32.const 144) (i32.const 7) (local.get $h))
+        (call $drop (local.get $h)))
+      (else (global.set $deferred (i32.add (local.get $h) (i32.const 1))))))
+  ;; op 1: open a stream over "hello" and read up to `arg` bytes from it.
+  ;; op 2: close the stream through the stdio-aware close.
+  ;; op 3: shutdown: close what was left open (stored as index + 1, 0 = none).
+  (func (export "handle-compat:io/driver@0.1.0#run") (param $op i32) (param $arg i64) (result i64)
+    (local $h i32)
+    (if (i32.eq (local.get $op) (i32.const 1))
+      (then
+        (global.set $h (call $open_input (i32.const 16) (i32.const 5)))
+        (return (call $read_len (global.get $h) (local.get $arg)))))
+    (if (i32.eq (local.get $op) (i32.const 2))
+      (then (call $close (global.get $h)) (return (i64.const 0))))
+    (if (i32.eq (local.get $op) (i32.const 3))
+      (then
+        (if (global.get $deferred)
+          (then
+            (local.set $h (i32.sub (global.get $deferred) (i32.const 1)))
+            (call $emit_h (i32.const 144) (i32.const 7) (local.get $h))
+            (call $drop (local.get $h))
+            (global.set $deferred (i32.const 0))))
+        (return (i64.const 0))))
+    unreachable)
+)
