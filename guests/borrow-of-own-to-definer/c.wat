@@ -1,0 +1,47 @@
+;; Defines the `counter` resource (its rep is the address of an i64 cell) and
+;; reports what it receives: the handle resource.new gave it, the value its
+;; methods get for `self`, and the handle `consume` gets.
+(module
+  (import "[export]handle-compat:io/counters@0.1.0" "[resource-new]counter" (func $new (param i32) (result i32)))
+  (import "[export]handle-compat:io/counters@0.1.0" "[resource-rep]counter" (func $rep (param i32) (result i32)))
+  (import "[export]handle-compat:io/counters@0.1.0" "[resource-drop]counter" (func $drop (param i32)))
+  (import "handle-compat:io/probe@0.1.0" "emit" (func $emit (param i32 i32 i64)))
+  (memory (export "memory") 1)
+  (global $cells (mut i32) (i32.const 256))
+  (data (i32.const 16) "handle")
+  (data (i32.const 32) "self")
+  (data (i32.const 48) "received")
+  (data (i32.const 64) "rep")
+  (data (i32.const 80) "dropped")
+  (func $emit_i (param $tag i32) (param $len i32) (param $v i32)
+    (call $emit (local.get $tag) (local.get $len) (i64.extend_i32_u (local.get $v))))
+  (func (export "handle-compat:io/counters@0.1.0#[constructor]counter") (param $start i64) (result i32)
+    (local $cell i32) (local $h i32)
+    (local.set $cell (global.get $cells))
+    (global.set $cells (i32.add (global.get $cells) (i32.const 8)))
+    (i64.store (local.get $cell) (local.get $start))
+    (local.set $h (call $new (local.get $cell)))
+    (call $emit_i (i32.const 16) (i32.const 6) (local.get $h))
+    (local.get $h))
+  ;; Methods: `self` is a borrow of c's own resource type, so it arrives as the
+  ;; rep (the cell address), not as an index; emitted as a plain value.
+  (func (export "handle-compat:io/counters@0.1.0#[method]counter.bump") (param $self i32) (param $by i64) (result i64)
+    (call $emit_i (i32.const 32) (i32.const 4) (local.get $self))
+    (i64.store (local.get $self) (i64.add (i64.load (local.get $self)) (local.get $by)))
+    (i64.load (local.get $self)))
+  (func (export "handle-compat:io/counters@0.1.0#[method]counter.get") (param $self i32) (result i64)
+    (call $emit_i (i32.const 32) (i32.const 4) (local.get $self))
+    (i64.load (local.get $self)))
+  ;; consume receives an own: an index in c's table, turned into the rep.
+  (func (export "handle-compat:io/counters@0.1.0#consume") (param $h i32) (result i64)
+    (local $cell i32)
+    (call $emit_i (i32.const 48) (i32.const 8) (local.get $h))
+    (local.set $cell (call $rep (local.get $h)))
+    (call $emit_i (i32.const 64) (i32.const 3) (local.get $cell))
+    (call $emit_i (i32.const 80) (i32.const 7) (local.get $h))
+    (call $drop (local.get $h))
+    (i64.load (local.get $cell)))
+  ;; op 1: how many counters were made.
+  (func (export "handle-compat:io/driver@0.1.0#run") (param $op i32) (param $arg i64) (result i64)
+    (i64.extend_i32_u (i32.shr_u (i32.sub (global.get $cells) (i32.const 256)) (i32.const 3))))
+)
