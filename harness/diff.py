@@ -110,6 +110,8 @@ INTENT_TAGS: Mapping[str, Category | None] = {
     "zero": Category.NUMBERING,
 }
 _BORROW_TRAPS = {TrapKind.OWN_LENT, TrapKind.BORROW_OUTSTANDING}
+#: Tags after which the component no longer holds the index it reported.
+_RELEASING_TAGS = {"dropped", "gave-own"}
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,12 @@ class ScenarioDiff:
 
 
 def _normalized_emits(trace: Trace) -> list[list[tuple[str, str, str]]]:
-    """Per step, emits with handle values renamed h1, h2... per component."""
+    """Per step, emits with handle values renamed h1, h2... per component.
+
+    A name is retired once the component says it dropped or gave the handle away:
+    real handles reuse freed slots, so the same index can later name a new
+    resource, which must get a new name as it would under pseudo-handles.
+    """
     names: dict[tuple[str, int], str] = {}
     counters: dict[str, int] = {}
     steps = []
@@ -161,6 +168,8 @@ def _normalized_emits(trace: Trace) -> list[list[tuple[str, str, str]]]:
                     counters[emit.component] = counters.get(emit.component, 0) + 1
                     names[key] = f"h{counters[emit.component]}"
                 row.append((emit.component, emit.tag, names[key]))
+                if emit.tag in _RELEASING_TAGS:
+                    del names[key]
             else:
                 row.append((emit.component, emit.tag, str(emit.value)))
         steps.append(row)

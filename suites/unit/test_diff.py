@@ -111,3 +111,9 @@ def test_real_runs_of_a_scoped_borrow_are_the_same() -> None:
     scenario = load_scenario(BUILTIN_GUESTS / "borrow-scoped")
     left, right = (run_scenario(ctx, get_backend(name), scenario) for name in ("pseudo", "real"))
     assert diff_traces(left, right).same
+
+
+def test_an_index_reused_after_a_drop_gets_a_new_name() -> None:
+    left = _trace("l", _step(0, VALUE_1, (Emit("a", "handle", 3), Emit("a", "dropped", 3), Emit("a", "handle", 4))))
+    right = _trace("r", _step(0, VALUE_1, (Emit("a", "handle", 1), Emit("a", "dropped", 1), Emit("a", "handle", 1))))
+    assert diff_traces(left, right).same
