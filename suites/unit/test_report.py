@@ -1,0 +1,234 @@
+"""The compatibility report's model, JSON and HTML, built from real runs of built-in scenarios."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from harness import report
+from harness.backends import get_backend
+from harness.gate import evaluate
+from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
+from harness.run import RunContext, run_scenario
+from harness.scenario import Scenario, load_all, load_scenario
+from harness.trace import Event, Outcome, Status, Trace, TrapKind, merge
+from suites.unit.support import copy_scenario, run_cli
+
+WHEN = datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
+PROBES = (
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    '</td></tr></table><b id="injected">injected</b>',
+    "&lt;already-escaped&gt;",
+)
+
+
+def _report(names: Sequence[str], edit: dict[str, Trace] | None = None) -> report.Report:
+    """Runs the named built-in scenarios on pseudo and real; ``edit`` replaces real's traces by name."""
+    return _build([load_scenario(BUILTIN_GUESTS / name) for name in names], edit)
+
+
+def _build(scenarios: Sequence[Scenario], edit: dict[str, Trace] | None = None) -> report.Report:
+    ctx = RunContext(BUILTIN_GUESTS / "wit")
+    left, right = get_backend("pseudo"), get_backend("real")
+    traces = {b.name: {s.name: run_scenario(ctx, b, s) for s in scenarios} for b in (left, right)}
+    traces["real"].update(edit or {})
+    sets = [merge(b.name, "50.0.1", traces[b.name].values()) for b in (left, right)]
+    result = evaluate(scenarios, left, right, sets[0], sets[1], (Path("pseudo.json"), Path("real.json")))
+    return report.build(scenarios, result, sets[0], sets[1], (left.expectations_from, right.expectations_from))
+
+
+def _real_trace(name: str) -> tuple[Scenario, Trace]:
+    scenario = load_scenario(BUILTIN_GUESTS / name)
+    return scenario, run_scenario(RunContext(BUILTIN_GUESTS / "wit"), get_backend("real"), scenario)
+
+
+@pytest.fixture(scope="module")
+def pair() -> report.Report:
+    return _report(["baseline-roundtrip", "own-transfer", "report-escaping"])
+
+
+@pytest.fixture(scope="module")
+def page(pair: report.Report) -> str:
+    return report.render_html(pair, WHEN)
+
+
+def test_guest_markup_appears_only_escaped(page: str) -> None:
+    for probe in PROBES:
+        assert probe not in page
+        assert probe.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;") in page
+
+
+def test_page_has_exactly_one_script_element(page: str) -> None:
+    assert len(re.findall(r"<script\b", page)) == 1
+
+
+def test_trap_message_is_escaped() -> None:
+    _, trace = _real_trace("own-transfer")
+    step = trace.steps[1]
+    markup = '<script>alert("trap")</script>'
+    hostile = dataclasses.replace(step, outcome=Outcome(Status.TRAP, trap=TrapKind.UNKNOWN_HANDLE, message=markup))
+    edited = dataclasses.replace(trace, steps=(trace.steps[0], hostile, *trace.steps[2:]))
+    page = report.render_html(_report(["own-transfer"], {"own-transfer": edited}), WHEN)
+    assert markup not in page
+    assert "&lt;script&gt;alert(&#34;trap&#34;)&lt;/script&gt;" in page
+
+
+def test_content_security_policy_allows_exactly_the_inline_style_and_script(page: str) -> None:
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    assert csp is not None
+    policy = csp.group(1).replace("&#39;", "'")
+    for tag in ("style", "script"):
+        body = re.search(rf"<{tag}>(.*?)</{tag}>", page, re.S)
+        assert body is not None
+        digest = base64.b64encode(hashlib.sha256(body.group(1).encode()).digest()).decode()
+        assert f"{tag}-src 'sha256-{digest}'" in policy
+    assert "default-src 'none'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def test_page_loads_nothing_from_elsewhere(page: str) -> None:
+    assert not re.search(r"\s(src|href)=\"(?!#)", page)
+    assert "@import" not in page
+    assert "url(" not in page
+
+
+def test_json_has_no_date_and_is_byte_identical_across_builds(pair: report.Report) -> None:
+    again = _report(["baseline-roundtrip", "own-transfer", "report-escaping"])
+    assert report.to_json(pair) == report.to_json(again)
+    assert str(WHEN.year) not in report.to_json(pair)
+
+
+def test_html_is_byte_identical_for_the_same_date(pair: report.Report, page: str) -> None:
+    assert report.render_html(pair, WHEN) == page
+
+
+def test_source_date_epoch_sets_the_date() -> None:
+    assert report.generated_at({"SOURCE_DATE_EPOCH": "1704164640"}) == datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
+
+
+def test_counts_and_categories_follow_the_diff(pair: report.Report) -> None:
+    assert dict(pair.counts) == {"scenarios": 3, "passed": 3, "failed": 0, "same": 2, "diverging": 1}
+    assert dict(pair.categories) == {"ownership-transfer": 1}
+
+
+def test_checklist_names_the_scenarios_showing_each_category(pair: report.Report) -> None:
+    assert [(c.advice.category, c.scenarios) for c in pair.checklist] == [("ownership-transfer", ("own-transfer",))]
+
+
+def test_first_divergent_step_is_marked(pair: report.Report) -> None:
+    entry = next(e for e in pair.scenarios if e.name == "own-transfer")
+    assert [row.number for row in entry.steps if row.first] == [2]
+    assert (entry.left.outcome, entry.right.outcome, entry.right.trap_step) == ("ok", "trap unknown-handle", 2)
+
+
+def test_migration_advice_joins_the_category_and_the_manifest(pair: report.Report) -> None:
+    entry = next(e for e in pair.scenarios if e.name == "own-transfer")
+    assert [a.category for a in entry.explanations] == ["ownership-transfer"]
+    assert "hand-back" in entry.advice
+
+
+def test_undeclared_divergence_fails_the_scenario_in_the_report() -> None:
+    undeclared = dataclasses.replace(load_scenario(BUILTIN_GUESTS / "own-transfer"), diverges=())
+    model = _build([undeclared])
+    assert (model.passed, model.scenarios[0].verdict) == (False, "fail")
+    assert 'class="declared-off">declared: same<' in report.render_html(model, WHEN)
+
+
+def test_long_event_logs_are_cut_and_tallied() -> None:
+    _, trace = _real_trace("baseline-roundtrip")
+    many = tuple(Event("create", "input-stream", rep) for rep in range(report.LOG_LIMIT + 25))
+    edited = dataclasses.replace(trace, steps=(dataclasses.replace(trace.steps[0], events=many), *trace.steps[1:]))
+    cell = _report(["baseline-roundtrip"], {"baseline-roundtrip": edited}).scenarios[0].steps[0].right
+    assert (len(cell.events), cell.events_total, cell.events_omitted) == (
+        report.LOG_LIMIT,
+        report.LOG_LIMIT + 25,
+        ("create input-stream x25",),
+    )
+
+
+# The command line: real runs in fresh processes.
+
+
+@pytest.fixture
+def guests(tmp_path: Path) -> Path:
+    folder = tmp_path / "guests"
+    for name in ("baseline-roundtrip", "own-transfer", "report-escaping"):
+        copy_scenario(BUILTIN_GUESTS / name, folder)
+    return folder
+
+
+def test_report_command_writes_html_and_json(guests: Path, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    done = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    data = json.loads((reports / "compat.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in data["scenarios"]] == ["baseline-roundtrip", "own-transfer", "report-escaping"]
+    assert "Gate passed" in (reports / "compat.html").read_text(encoding="utf-8")
+
+
+def test_report_command_reuses_up_to_date_traces(guests: Path, tmp_path: Path) -> None:
+    reports, cache = tmp_path / "reports", tmp_path / "cache"
+    assert run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
+    before = {p.name: p.stat().st_mtime_ns for p in (reports / "traces").iterdir()}
+    again = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache)
+    assert again.returncode == 0
+    assert again.stdout.count("is up to date") == 2
+    assert {p.name: p.stat().st_mtime_ns for p in (reports / "traces").iterdir()} == before
+
+
+def test_report_command_reruns_stale_traces(guests: Path, tmp_path: Path) -> None:
+    reports, cache = tmp_path / "reports", tmp_path / "cache"
+    assert run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
+    manifest = guests / "own-transfer" / "scenario.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("Use of a handle", "Reuse of a handle"))
+    again = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache)
+    assert "is up to date" not in again.stdout
+    assert "Reuse of a handle" in (reports / "compat.html").read_text(encoding="utf-8")
+
+
+def test_failed_report_leaves_the_previous_one_whole(guests: Path, tmp_path: Path) -> None:
+    reports, cache = tmp_path / "reports", tmp_path / "cache"
+    assert run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
+    before = {p.name: p.read_bytes() for p in reports.iterdir() if p.is_file()}
+    (guests / "own-transfer" / "scenario.toml").write_text("title = [", encoding="utf-8")
+    done = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache)
+    assert done.returncode == 2
+    assert {p.name: p.read_bytes() for p in reports.iterdir() if p.is_file()} == before
+
+
+def test_report_includes_every_scenario_traced_by_xdist_workers(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HANDLE_COMPAT_"))}
+    env["HANDLE_COMPAT_CACHE_DIR"] = str(tmp_path / "cache")
+    pytest_args = ["suites/conformance", "-n", "2", "-v", "-p", "no:cacheprovider", "--reports", str(reports)]
+    suite = subprocess.run(
+        [sys.executable, "-m", "pytest", *pytest_args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert suite.returncode in (0, 1), suite.stdout[-2000:] + suite.stderr[-2000:]
+    workers = set(re.findall(r"^\[(gw\d+)\] .*suites/conformance", suite.stdout, re.M))
+    assert workers == {"gw0", "gw1"}
+    done = run_cli("report", "--reports", str(reports), cache=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("is up to date") == 2
+    names = {s.name for s in load_all(BUILTIN_GUESTS)[0]}
+    data = json.loads((reports / "compat.json").read_text(encoding="utf-8"))
+    assert {s["name"] for s in data["scenarios"]} == names
