@@ -109,7 +109,7 @@ INTENT_TAGS: Mapping[str, Category | None] = {
     "raw": Category.ISOLATION,
     "zero": Category.NUMBERING,
 }
-_BORROW_TRAPS = {TrapKind.OWN_LENT, TrapKind.BORROW_OUTSTANDING}
+_BORROW_TRAPS = {TrapKind.OWN_LENT, TrapKind.BORROW_OUTSTANDING, TrapKind.BORROW_AS_OWN}
 #: Tags after which the component no longer holds the index it reported.
 _RELEASING_TAGS = {"dropped", "gave-own"}
 
@@ -181,13 +181,26 @@ def _same_outcome(left: Outcome, right: Outcome) -> bool:
 
 
 def _intent(steps: Sequence[StepTrace], upto: int) -> Category | None:
-    """The category named by the latest intent tag emitted up to step ``upto``."""
-    for step in reversed(steps[: upto + 1]):
-        for emit in reversed(step.emits):
-            category = INTENT_TAGS.get(emit.tag)
-            if category is not None:
-                return category
+    """The category named by the latest intent tag emitted up to step ``upto``.
+
+    A first ``dropped`` of an index in the diverging step itself is the diverging
+    action, not its history (use after free needs an earlier release), so the tag
+    before it, which says where the index came from, explains the divergence.
+    """
+    emits = [(index, emit) for index, step in enumerate(steps[: upto + 1]) for emit in step.emits]
+    for position in range(len(emits) - 1, -1, -1):
+        index, emit = emits[position]
+        category = INTENT_TAGS.get(emit.tag)
+        if category is None:
+            continue
+        if emit.tag == "dropped" and index == upto and not _dropped_before(emits[:position], emit):
+            continue
+        return category
     return None
+
+
+def _dropped_before(earlier: Sequence[tuple[int, Emit]], emit: Emit) -> bool:
+    return any(e.tag == "dropped" and (e.component, e.value) == (emit.component, emit.value) for _, e in earlier)
 
 
 def _events_differ_only_in_destroys(left: Iterable[Event], right: Iterable[Event]) -> bool:
@@ -209,6 +222,8 @@ def _classify(left: Trace, right: Trace, index: int, emits_equal: bool) -> tuple
         return Category.NUMBERING, "same host operations, different values: the guest computed with an index"
     if _outcomes_equal_but_destroys_moved(left, right, index):
         return Category.DESTRUCTOR_TIMING, "the host destructor ran in another step"
+    if _destroyed_here_but_live_there(left, right, index):
+        return Category.LEAK, "destroyed in one run, still live at the other's teardown"
     if intent is not None:
         return intent, "explained by what the guest said it did with the handle"
     return Category.OTHER, "no rule explains this difference"
@@ -223,6 +238,16 @@ def _outcomes_equal_but_destroys_moved(left: Trace, right: Trace, index: int) ->
     destroyed = {(e.resource, e.rep) for s in (left, right) for st in s.steps for e in st.events if e.kind == "destroy"}
     moved = {(e.resource, e.rep) for e in set(ls.events) ^ set(rs.events)}
     return bool(moved) and moved <= destroyed and _destroyed_in_both(left, right, moved)
+
+
+def _destroyed_here_but_live_there(left: Trace, right: Trace, index: int) -> bool:
+    """Same outcome, and the only difference is a destroy of a resource the other run never frees."""
+    ls, rs = left.steps[index], right.steps[index]
+    if not _same_outcome(ls.outcome, rs.outcome) or not _events_differ_only_in_destroys(ls.events, rs.events):
+        return False
+    moved = {(e.resource, e.rep) for e in set(ls.events) ^ set(rs.events)}
+    live = {(r.resource, r.rep) for t in (left, right) for r in t.live}
+    return bool(moved) and moved <= live
 
 
 def _destroyed_in_both(left: Trace, right: Trace, reps: set[tuple[str, int]]) -> bool:

@@ -27,6 +27,7 @@ class TrapKind(enum.StrEnum):
     WRONG_TYPE = "wrong-type"
     OWN_LENT = "own-lent"
     BORROW_OUTSTANDING = "borrow-outstanding"
+    BORROW_AS_OWN = "borrow-as-own"
     HAS_CHILDREN = "has-children"
     GUEST_TRAP = "guest-trap"
     HOST_ERROR = "host-error"

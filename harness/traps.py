@@ -26,6 +26,7 @@ _CAUSES: tuple[tuple[re.Pattern[str], TrapKind], ...] = (
     (re.compile(r"used with the wrong type"), TrapKind.WRONG_TYPE),
     (re.compile(r"cannot remove owned resource while borrowed"), TrapKind.OWN_LENT),
     (re.compile(r"borrow handles still remain at the end of the call"), TrapKind.BORROW_OUTSTANDING),
+    (re.compile(r"cannot lift own resource from a borrow"), TrapKind.BORROW_AS_OWN),
     (re.compile(r"all fuel consumed|interrupt"), TrapKind.TIMEOUT),
     (re.compile(r"resource limit|memory.*(limit|exceed)|out of memory", re.I), TrapKind.RESOURCE_LIMIT),
 )

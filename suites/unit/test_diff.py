@@ -117,3 +117,24 @@ def test_an_index_reused_after_a_drop_gets_a_new_name() -> None:
     left = _trace("l", _step(0, VALUE_1, (Emit("a", "handle", 3), Emit("a", "dropped", 3), Emit("a", "handle", 4))))
     right = _trace("r", _step(0, VALUE_1, (Emit("a", "handle", 1), Emit("a", "dropped", 1), Emit("a", "handle", 1))))
     assert diff_traces(left, right).same
+
+
+def test_a_first_drop_in_the_diverging_step_defers_to_where_the_index_came_from() -> None:
+    received = _step(0, VALUE_1, (Emit("b", "raw", 3),))
+    left = _trace("l", received, _step(1, VALUE_1, (Emit("b", "dropped", 3),)))
+    right = _trace("r", received, _step(1, UNKNOWN, (Emit("b", "dropped", 3),)))
+    assert diff_traces(left, right).categories == ("isolation",)
+
+
+def test_a_second_drop_of_the_same_index_is_use_after_free() -> None:
+    dropped = _step(0, VALUE_1, (Emit("a", "handle", 3), Emit("a", "dropped", 3)))
+    left = _trace("l", dropped, _step(1, UNKNOWN, (Emit("a", "dropped", 3),)))
+    right = _trace("r", dropped, _step(1, VALUE_1, (Emit("a", "dropped", 3),)))
+    assert diff_traces(left, right).categories == ("use-after-free",)
+
+
+def test_a_destroy_the_other_run_never_does_is_leak() -> None:
+    destroy = (Event("destroy", "input-stream", 1),)
+    left = _trace("l", _step(0, VALUE_1, events=destroy))
+    right = _trace("r", _step(0, VALUE_1), live=(LiveResource("input-stream", 1),))
+    assert diff_traces(left, right).categories == ("leak",)
