@@ -16,6 +16,7 @@ from harness import report
 from harness.backends import Backend, available, get_backend
 from harness.baseline import update_declared
 from harness.cache import CACHE_DIR_ENV, resolve_cache_dir
+from harness.catalog import load_rules, render_table, with_table
 from harness.diff import EXPLANATIONS, Category, diff_sets
 from harness.errors import InputError
 from harness.expect import check, explain
@@ -203,6 +204,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_INPUT if EXIT_INPUT in statuses else EXIT_OK
 
 
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    table = render_table(load_rules(args.guests))
+    if not args.write:
+        print(table)
+        return EXIT_OK
+    readme = args.guests / "README.md"
+    write_atomic(readme, with_table(readme.read_text(encoding="utf-8"), table))
+    print(f"wrote the coverage table to {readme}")
+    return EXIT_OK
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     scenarios, errors = load_all(args.guests)
     for scenario in scenarios:
@@ -245,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--update-baseline", action="store_true", help="rewrite manifests' diverges from what was observed"
             )
+    catalog = commands.add_parser("catalog", help="print (or --write) the rule coverage table of guests/README.md")
+    catalog.add_argument("--write", action="store_true", help="rewrite the table in guests/README.md")
+    _add_common(catalog)
+    catalog.set_defaults(func=_cmd_catalog)
     listing = commands.add_parser("list", help="list the scenarios")
     _add_common(listing)
     listing.set_defaults(func=_cmd_list)
