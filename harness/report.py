@@ -187,6 +187,8 @@ class Report:
     counts: Mapping[str, int]
     #: Category -> number of scenarios showing it, in CATEGORY_ORDER, occurring ones only.
     categories: Mapping[str, int]
+    #: Outcome of whole runs (``ok``, ``trap <kind>``, ``error``) -> scenarios, per side (``left``, ``right``).
+    outcomes: Mapping[str, Mapping[str, int]]
     scenarios: tuple[ScenarioEntry, ...]
     checklist: tuple[ChecklistEntry, ...]
 
@@ -328,6 +330,9 @@ def build(
     seen = Counter(c for e in entries for c in e.observed)
     categories = {c: seen[c] for c in CATEGORY_ORDER if seen[c]}
     checklist = tuple(ChecklistEntry(_advice(c), tuple(e.name for e in entries if c in e.observed)) for c in categories)
+    outcomes = {
+        side: dict(sorted(Counter(getattr(e, side).outcome for e in entries).items())) for side in ("left", "right")
+    }
     failed = sum(not e.passed for e in entries)
     diverging = sum(bool(e.observed) for e in entries)
     counts = {
@@ -345,6 +350,7 @@ def build(
         passed=result.passed,
         counts=counts,
         categories=categories,
+        outcomes=outcomes,
         scenarios=entries,
         checklist=checklist,
     )

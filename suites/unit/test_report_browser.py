@@ -1,0 +1,178 @@
+"""The report in a real browser: headless Chromium over the page ``handle-compat report`` writes.
+
+Skipped only outside CI when Chromium or chromedriver is missing; in CI (``CI``
+set) a missing browser fails the test, since ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
+
+from harness.files import write_atomic
+from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
+from suites import browser
+from suites.unit.support import run_cli
+
+SCREENSHOT = PROJECT_ROOT / "reports" / "compat.png"
+#: Height of the screenshot: the header, the summary, the matrix and the first scenarios.
+SCREENSHOT_HEIGHT = 2200
+
+
+def _require_browser() -> None:
+    reason = browser.missing()
+    if reason is None:
+        return
+    if browser.in_ci():
+        pytest.fail(f"the browser test must run in CI: {reason}", pytrace=False)
+    pytest.skip(f"no browser on this machine: {reason}")
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report over every built-in scenario, made by the command line in a fresh process."""
+    root = tmp_path_factory.mktemp("report")
+    done = run_cli("report", "--guests", str(BUILTIN_GUESTS), "--reports", str(root), cache=root / "cache")
+    assert done.returncode == 0, done.stderr
+    return root / "compat.html"
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    _require_browser()
+    with browser.chromium(tmp_path_factory.mktemp("profile")) as session:
+        yield session
+
+
+@pytest.fixture
+def loaded(driver: WebDriver, report_file: Path) -> WebDriver:
+    """The page freshly loaded; the console log holds only what this load logged."""
+    browser.console(driver)
+    driver.get(report_file.as_uri())
+    return driver
+
+
+def _visible_names(driver: WebDriver) -> list[str]:
+    rows = driver.find_elements(By.CSS_SELECTOR, "#matrix-table tbody tr")
+    return [str(row.get_attribute("data-name")) for row in rows if row.is_displayed()]
+
+
+def test_page_loads_without_console_errors(loaded: WebDriver) -> None:
+    severe = [entry for entry in browser.console(loaded) if entry["level"] == "SEVERE"]
+    assert severe == []
+    assert loaded.find_element(By.ID, "filters").is_displayed()
+
+
+def test_category_filter_shows_only_that_category(loaded: WebDriver) -> None:
+    everything = _visible_names(loaded)
+    Select(loaded.find_element(By.ID, "filter-category")).select_by_value("ownership-transfer")
+    shown = _visible_names(loaded)
+    expected = [
+        str(row.get_attribute("data-name"))
+        for row in loaded.find_elements(By.CSS_SELECTOR, "#matrix-table tbody tr")
+        if "ownership-transfer" in str(row.get_attribute("data-categories")).split()
+    ]
+    assert "own-transfer" in shown
+    assert shown == expected
+    assert len(shown) < len(everything)
+    assert loaded.find_element(By.ID, "filter-count").text == f"{len(shown)} of {len(everything)} scenarios"
+
+
+def test_filter_hides_the_scenario_sections_too(loaded: WebDriver) -> None:
+    Select(loaded.find_element(By.ID, "filter-category")).select_by_value("same")
+    assert not loaded.find_element(By.ID, "s-own-transfer").is_displayed()
+    assert loaded.find_element(By.ID, "s-baseline-roundtrip").is_displayed()
+
+
+def test_verdict_filter_and_name_search_combine(loaded: WebDriver) -> None:
+    everything = _visible_names(loaded)
+    Select(loaded.find_element(By.ID, "filter-verdict")).select_by_value("pass")
+    loaded.find_element(By.ID, "filter-text").send_keys("Own-Transfer")
+    expected = [
+        str(row.get_attribute("data-name"))
+        for row in loaded.find_elements(By.CSS_SELECTOR, "#matrix-table tbody tr")
+        if row.get_attribute("data-verdict") == "pass" and "own-transfer" in str(row.get_attribute("data-search"))
+    ]
+    shown = _visible_names(loaded)
+    assert "own-transfer" in shown
+    assert shown == expected
+    assert len(shown) < len(everything)
+
+
+def test_clicking_a_header_sorts_the_matrix(loaded: WebDriver) -> None:
+    header = loaded.find_element(By.CSS_SELECTOR, 'th[data-sort="name"]')
+    header.click()
+    header.click()
+    names = _visible_names(loaded)
+    assert names == sorted(names, reverse=True)
+    assert header.get_attribute("aria-sort") == "descending"
+
+
+def test_a_scenario_opens_on_click(loaded: WebDriver) -> None:
+    section = loaded.find_element(By.ID, "s-own-transfer")
+    assert section.get_attribute("open") is None
+    section.find_element(By.TAG_NAME, "summary").click()
+    assert section.get_attribute("open") is not None
+    assert section.find_element(By.CSS_SELECTOR, "tr.first-divergence").is_displayed()
+
+
+def test_guest_markup_runs_nothing_and_adds_no_element(loaded: WebDriver) -> None:
+    section = loaded.find_element(By.ID, "s-report-escaping")
+    section.find_element(By.TAG_NAME, "summary").click()
+    with pytest.raises(NoAlertPresentException):
+        _ = loaded.switch_to.alert.text
+    injected = loaded.execute_script(
+        "return document.querySelectorAll('img, svg[onload], [onerror], [onload], #injected').length"
+        " + document.scripts.length - 1"
+    )
+    assert injected == 0
+
+
+def test_guest_markup_is_shown_as_text(loaded: WebDriver) -> None:
+    section = loaded.find_element(By.ID, "s-report-escaping")
+    section.find_element(By.TAG_NAME, "summary").click()
+    tags = [code.text for code in section.find_elements(By.CSS_SELECTOR, ".emits code")]
+    assert "<script>alert(1)</script>" in tags
+    assert '</td></tr></table><b id="injected">injected</b>' in tags
+    assert "&lt;already-escaped&gt;" in tags
+
+
+def test_a_script_the_page_did_not_ship_is_refused(driver: WebDriver, report_file: Path, tmp_path: Path) -> None:
+    tampered = tmp_path / "tampered.html"
+    page = report_file.read_text(encoding="utf-8")
+    tampered.write_text(page.replace("</body>", "<script>window.tampered = 1;</script></body>"), encoding="utf-8")
+    driver.get(tampered.as_uri())
+    assert driver.execute_script("return window.tampered === undefined")
+    assert any("Content Security Policy" in entry["message"] for entry in browser.console(driver))
+
+
+def test_page_reads_without_javascript(report_file: Path, tmp_path: Path) -> None:
+    _require_browser()
+    with browser.chromium(tmp_path / "profile", javascript=False) as session:
+        session.get(report_file.as_uri())
+        header = session.find_element(By.CSS_SELECTOR, 'th[data-sort="name"]')
+        assert "sortable" not in str(header.get_attribute("class"))
+        rows = session.find_elements(By.CSS_SELECTOR, "#matrix-table tbody tr")
+        assert all(row.is_displayed() for row in rows)
+        assert not session.find_element(By.ID, "filters").is_displayed()
+        section = session.find_element(By.ID, "s-own-transfer")
+        section.find_element(By.TAG_NAME, "summary").click()
+        assert section.find_element(By.CSS_SELECTOR, "tr.first-divergence").is_displayed()
+
+
+def test_screenshot_is_written_under_reports(loaded: WebDriver) -> None:
+    height = min(SCREENSHOT_HEIGHT, int(loaded.execute_script("return document.documentElement.scrollHeight")))
+    clip = {"x": 0, "y": 0, "width": browser.WINDOW[0], "height": height, "scale": 1}
+    shot = loaded.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip})
+    png = base64.b64decode(shot["data"])
+    write_atomic(SCREENSHOT, png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (browser.WINDOW[0], height)
