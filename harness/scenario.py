@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
+from harness.trace import TrapKind
 
 MANIFEST = "scenario.toml"
 #: Interfaces a component may import from another component, by short name.
@@ -156,6 +157,9 @@ def _expectation(reader: _Reader, raw: Any, where: str) -> Expectation:
     not_run = reader.get(raw, "not-run", bool, where, False)
     if sum((value is not None, trap is not None, not_run)) != 1:
         raise reader.fail(f"{where} needs exactly one of value, trap, not-run", where.rsplit(" ", 1)[-1])
+    if trap is not None and trap not in set(TrapKind):
+        kinds = ", ".join(TrapKind)
+        raise reader.fail(f"{where}: unknown trap kind {trap!r} (expected one of: {kinds})", f'"{trap}"')
     return Expectation(rule=rule, value=value, trap=trap, not_run=not_run)
 
 

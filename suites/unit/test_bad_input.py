@@ -123,6 +123,11 @@ CASES = [
     Case("unknown-component", _manifest_edit('call = "a"', 'call = "zz"', 'call = "zz"'), "'zz'"),
     Case("missing-wat-file", _manifest_edit('"a.wat"', '"missing.wat"', "missing.wat"), "missing.wat"),
     Case("expectation-with-two-outcomes", _manifest_edit("value = 5,", 'value = 5, trap = "x",', "trap"), "exactly"),
+    Case(
+        "unknown-trap-kind",
+        _manifest_edit("value = 5,", 'trap = "unknown-handel",', "unknown-handel"),
+        "unknown-handel",
+    ),
     Case("import-cycle", _import_cycle, "cycle"),
     Case("non-utf8-manifest", _non_utf8, "UTF-8"),
     Case("50-mb-manifest", _huge, "limit"),

@@ -124,6 +124,11 @@ def test_expectation_with_two_outcomes_is_refused_at_its_line(tmp_path: Path) ->
     assert "exactly one of" in error.message
 
 
+def test_unknown_trap_kind_is_refused_at_its_line(tmp_path: Path) -> None:
+    folder = _scenario(tmp_path, ONE_COMPONENT + _step('expect.all = { trap = "unknown-handel", rule = "r" }'))
+    assert _load_error(folder).line == line_of(folder / MANIFEST, "unknown-handel")
+
+
 def test_step_op_of_the_wrong_type_is_refused_at_its_line(tmp_path: Path) -> None:
     body = ONE_COMPONENT + _step('expect.all = { value = 1, rule = "r" }').replace("op = 1", 'op = "one"')
     folder = _scenario(tmp_path, body)

@@ -1,0 +1,84 @@
+"""The ``handle-compat`` command line, run as ``python -m harness`` in a fresh process."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.cli import EXIT_DIFFERS, EXIT_OK
+from harness.paths import BUILTIN_GUESTS, trace_path
+from harness.scenario import MANIFEST
+from harness.trace import TraceSet
+from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, run_cli
+
+
+def _run(guests: Path, reports: Path, *extra: str, backend: str = "real", cache: Path | None = None) -> tuple[int, str]:
+    args = ("run", "--backend", backend, "--guests", str(guests), "--reports", str(reports), *extra)
+    completed = run_cli(*args, cache=cache or reports / "cache")
+    return completed.returncode, completed.stdout
+
+
+@pytest.fixture(scope="module")
+def builtin_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in guests as they are now, so both runs below see the same files."""
+    snapshot = tmp_path_factory.mktemp("snapshot") / "guests"
+    shutil.copytree(BUILTIN_GUESTS, snapshot)
+    return snapshot
+
+
+@pytest.mark.parametrize("backend", ["real", "pseudo"])
+def test_two_runs_write_byte_identical_trace_files(builtin_snapshot: Path, tmp_path: Path, backend: str) -> None:
+    # The first run compiles and fills the cache, the second loads compiled code from it.
+    first, second, cache = tmp_path / "first", tmp_path / "second", tmp_path / "cache"
+    _run(builtin_snapshot, first, backend=backend, cache=cache)
+    _run(builtin_snapshot, second, backend=backend, cache=cache)
+    assert trace_path(first, backend).read_bytes() == trace_path(second, backend).read_bytes()
+
+
+def test_trace_file_holds_every_scenario_run(tmp_path: Path) -> None:
+    _run(FIXTURE_GUESTS, tmp_path)
+    names = sorted(p.name for p in FIXTURE_GUESTS.iterdir() if (p / MANIFEST).is_file())
+    assert sorted(TraceSet.read(trace_path(tmp_path, "real")).traces) == names
+
+
+def test_exit_0_when_every_expectation_holds(tmp_path: Path) -> None:
+    assert _run(FIXTURE_GUESTS, tmp_path)[0] == EXIT_OK
+
+
+@pytest.fixture
+def wrong_expectation(tmp_path: Path) -> Path:
+    """A guests folder whose only scenario expects 4 bytes where the guest reads 3."""
+    guests = tmp_path / "guests"
+    manifest = copy_scenario(BASELINE, guests) / MANIFEST
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text.replace("expect.all = { value = 3,", "expect.all = { value = 4,", 1), encoding="utf-8")
+    return guests
+
+
+def test_exit_1_when_a_behaviour_differs_from_its_expectation(wrong_expectation: Path, tmp_path: Path) -> None:
+    assert _run(wrong_expectation, tmp_path / "reports")[0] == EXIT_DIFFERS
+
+
+def test_differing_scenario_is_reported_with_expected_and_observed(wrong_expectation: Path, tmp_path: Path) -> None:
+    stdout = _run(wrong_expectation, tmp_path / "reports")[1]
+    assert re.search(r"^FAIL\s+baseline-roundtrip\b", stdout, re.MULTILINE)
+    assert "expected value 4; observed value 3" in stdout
+
+
+def test_k_runs_only_matching_scenarios(tmp_path: Path) -> None:
+    _run(FIXTURE_GUESTS, tmp_path, "-k", "own")
+    assert sorted(TraceSet.read(trace_path(tmp_path, "real")).traces) == ["give-own", "lent-and-owned"]
+
+
+def test_list_names_each_scenario_with_its_declared_divergences(tmp_path: Path) -> None:
+    completed = run_cli("list", "--guests", str(FIXTURE_GUESTS), cache=tmp_path)
+    rows = {line.split()[0]: line.split()[1] for line in completed.stdout.splitlines()}
+    assert (rows["borrow-kept"], rows["unreachable"]) == ("borrow-rules", "same")
+
+
+def test_backends_lists_the_shipped_backends(tmp_path: Path) -> None:
+    completed = run_cli("backends", cache=tmp_path)
+    assert {"pseudo", "pseudo-reuse", "real"} <= {line.split()[0] for line in completed.stdout.splitlines()}

@@ -1,0 +1,83 @@
+"""The pytest plugin: one item per scenario and backend, load errors as failing items, trace files.
+
+Runs pytest in a fresh process on a guests folder holding the fixture scenarios
+and one scenario whose manifest does not load.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.paths import PROJECT_ROOT, trace_path
+from harness.trace import TraceSet
+from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario
+
+TEST_FILE = """
+from harness.expect import check, explain
+from harness.pytest_plugin import ScenarioRun
+
+
+def test_scenario(scenario_run: ScenarioRun) -> None:
+    run = scenario_run
+    assert not check(run.scenario, run.trace, run.backend, run.fallback), explain(
+        run.scenario, run.trace, run.backend, run.fallback
+    )
+"""
+
+
+@dataclass(frozen=True)
+class Session:
+    outcomes: dict[str, str]
+    reports: Path
+    scenarios: list[str]
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    root = tmp_path_factory.mktemp("plugin")
+    guests = root / "guests"
+    shutil.copytree(FIXTURE_GUESTS, guests)
+    (copy_scenario(BASELINE, guests, "unloadable") / "scenario.toml").write_text("title = \n", encoding="utf-8")
+    (root / "test_conformance.py").write_text(TEST_FILE, encoding="utf-8")
+    reports = root / "reports"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HANDLE_COMPAT_CACHE_DIR": str(root / "cache")}
+    args = ["-p", "harness.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:xdist", "-rA", "--rootdir", str(root)]
+    args += ["--guests", str(guests), "--backend", "pseudo", "--backend", "real", "--reports", str(reports)]
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", str(root / "test_conformance.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    outcomes = {
+        match[2]: match[1]
+        for match in re.finditer(r"^(PASSED|FAILED|ERROR) \S+::test_scenario\[([^\]]+)\]", completed.stdout, re.M)
+    }
+    scenarios = sorted(p.name for p in FIXTURE_GUESTS.iterdir() if (p / "scenario.toml").is_file())
+    return Session(outcomes, reports, scenarios)
+
+
+def test_one_item_per_scenario_and_backend(session: Session) -> None:
+    expected = {f"{b}:{s}" for b in ("pseudo", "real") for s in [*session.scenarios, "unloadable"]}
+    assert set(session.outcomes) == expected
+
+
+def test_scenarios_that_meet_their_manifests_pass(session: Session) -> None:
+    failed = sorted(name for name, outcome in session.outcomes.items() if outcome != "PASSED")
+    assert failed == ["pseudo:unloadable", "real:unloadable"]
+
+
+@pytest.mark.parametrize("backend", ["pseudo", "real"])
+def test_trace_file_per_backend_holds_every_scenario_that_ran(session: Session, backend: str) -> None:
+    assert sorted(TraceSet.read(trace_path(session.reports, backend)).traces) == session.scenarios
