@@ -139,7 +139,10 @@ class _Reader:
     def get(self, table: Mapping[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
         if key not in table:
             if default is ...:
-                raise self.fail(f"{where} needs {key!r}", where.split(" ")[0])
+                error = self.fail(f"{where} needs {key!r}", where.split(" ")[0])
+                # Nothing to point at in the table itself: name the line where the table starts.
+                error.line = error.line or (self.start + 1 if self.start else None)
+                raise error
             return default
         value = table[key]
         if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
@@ -278,7 +281,8 @@ def _steps(reader: _Reader, data: Mapping[str, Any], components: set[str]) -> tu
     raw = reader.get(data, "steps", list, "the manifest")
     if not raw:
         raise reader.fail("the manifest needs at least one [[steps]] entry", "steps")
-    headers = [index for index, line in enumerate(reader.text.splitlines()) if line.strip() == "[[steps]]"]
+    header = re.compile(r"^\s*\[\[\s*steps\s*\]\]\s*(#.*)?$")
+    headers = [index for index, line in enumerate(reader.text.splitlines()) if header.match(line)]
     steps = []
     for number, table in enumerate(raw, start=1):
         where = f"step {number}"

@@ -120,6 +120,13 @@ CASES = [
     Case("unknown-top-level-key", _manifest_edit("title =", 'colour = "red"\ntitle =', "colour"), "'colour'"),
     Case("unknown-step-key", _manifest_edit("op = 2", "op = 2\nwhen = 3", "when = 3"), "'when'"),
     Case("step-value-of-wrong-type", _manifest_edit("op = 2", 'op = "two"', 'op = "two"'), "must be int"),
+    Case(
+        "step-missing-key",
+        _manifest_edit(
+            '[[steps]]\ncall = "a"\nop = 2\n', '[[steps]]  # op is missing\ncall = "a"\n', "# op is missing"
+        ),
+        "needs 'op'",
+    ),
     Case("unknown-component", _manifest_edit('call = "a"', 'call = "zz"', 'call = "zz"'), "'zz'"),
     Case("missing-wat-file", _manifest_edit('"a.wat"', '"missing.wat"', "missing.wat"), "missing.wat"),
     Case("expectation-with-two-outcomes", _manifest_edit("value = 5,", 'value = 5, trap = "x",', "trap"), "exactly"),

@@ -51,7 +51,8 @@ def test_value_that_differs_is_a_mismatch_with_its_rule(ctx: RunContext, tmp_pat
     folder = _edited_baseline(tmp_path, "value = 3,", "value = 4,")
     scenario, trace = _run(ctx, "real", folder)
     (mismatch,) = check(scenario, trace, "real")
-    assert mismatch.line() == "step 1: expected value 4, observed value 3 (rule: read returns up to len bytes: 3 of 5)"
+    rule = scenario.steps[0].expect["all"].rule
+    assert mismatch.line() == f"step 1: expected value 4, observed value 3 (rule: {rule})"
 
 
 def test_trap_expected_but_value_observed_is_a_mismatch(ctx: RunContext, tmp_path: Path) -> None:

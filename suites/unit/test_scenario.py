@@ -141,6 +141,14 @@ def test_step_error_names_the_line_in_that_step_not_an_earlier_one(tmp_path: Pat
     assert _load_error(folder).line == line_of(folder / MANIFEST, 'op = "two"')
 
 
+def test_missing_step_key_names_the_line_of_that_step(tmp_path: Path) -> None:
+    good = _step('expect.all = { value = 1, rule = "r" }')
+    folder = _scenario(
+        tmp_path, ONE_COMPONENT + good + good.replace("[[steps]]", "[[steps]]  # second").replace("op = 1\n", "")
+    )
+    assert _load_error(folder).line == line_of(folder / MANIFEST, "# second")
+
+
 def test_key_inside_a_description_does_not_attract_the_line(tmp_path: Path) -> None:
     body = ONE_COMPONENT.replace('description = "d"', 'description = "drops the stream"')
     folder = _scenario(tmp_path, body + _step('expect.all = { value = 1, rule = "r" }').replace("op = 1", "op = 1.5"))
