@@ -129,9 +129,13 @@ class CompileCache:
     directory: Path | None
     stats: CacheStats = field(default_factory=CacheStats)
     _memory: dict[bytes, wasmtime.Module | Component] = field(default_factory=dict)
+    _fingerprint: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._fingerprint = self.settings.fingerprint()
 
     def key(self, kind: ArtifactKind, content: bytes) -> bytes:
-        seed = f"handle-compat-cache\0{kind.value}\0{self.settings.fingerprint()}\0".encode()
+        seed = f"handle-compat-cache\0{kind.value}\0{self._fingerprint}\0".encode()
         return hashlib.sha256(seed + hashlib.sha256(content).digest()).digest()
 
     def entry_path(self, kind: ArtifactKind, content: bytes) -> Path | None:
@@ -202,6 +206,7 @@ class CompileCache:
 
     def _store(self, path: Path, key: bytes, payload: bytes | bytearray) -> None:
         try:
-            write_atomic(path, encode_entry(key, bytes(payload)))
+            # No fsync: an entry is verified before use, so a torn one is only a miss.
+            write_atomic(path, encode_entry(key, bytes(payload)), durable=False)
         except OSError:
             self.stats.write_failures += 1

@@ -7,16 +7,22 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Writes to a temporary file in the same folder, syncs it, then renames it over ``path``."""
+def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
+    """Writes to a temporary file in the same folder, syncs it, then renames it over ``path``.
+
+    ``durable=False`` skips the sync: a killed process still leaves the old file
+    or the new one, but after a power loss the new one may be empty or torn, so
+    only data that is verified on read (a checksummed cache entry) may skip it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         Path(temp).replace(path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

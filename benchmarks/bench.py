@@ -1,0 +1,594 @@
+"""Measures the harness against bare wasmtime-py, all figures from one run.
+
+    python benchmarks/bench.py            # everything (tox -e bench)
+    python benchmarks/bench.py --only a,c # some sections
+
+a  the built-in suite per backend, cold compile cache, vs bare wasmtime-py   target <= 1.3x
+b  the same suite, warm cache vs cold cache                                  target >= 5x
+c  one pseudo-backend host call vs a bare host call with no table work       target <= 1.3x
+d  100 and 1,000 synthetic scenarios x 2 backends (one process each)        target 1,000 <= 60 s, <= 500 MB
+e  pytest -n 2 vs -n 0 on the conformance suite                              (speed-up)
+
+The ``runaway-*`` scenarios are left out of a and b: each spends its deadline
+(100 ms) by design, which is not harness cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import wasmtime
+
+# Runnable as a script from a source checkout: the harness and the bare baseline sit next door.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bare_wasmtime import BareScenario, instance_exports, prepare, run_bare
+from wasmtime.component import Component, Linker
+
+from harness.backends import get_backend
+from harness.cache import CompileCache, EngineSettings
+from harness.cli import main as harness_main
+from harness.limits import Limits
+from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
+from harness.run import RunContext, run_scenario
+from harness.scenario import load_scenario
+from harness.wrap import HandleModel, core_import_name, driver_export_name
+
+BACKENDS = ("pseudo", "real")
+MODELS = {"pseudo": HandleModel.PSEUDO, "real": HandleModel.REAL}
+
+
+@dataclass
+class Row:
+    section: str
+    what: str
+    figure: str
+    ratio: str = ""
+    target: str = ""
+    verdict: str = ""
+
+
+def _best_time(func: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+@contextlib.contextmanager
+def _suite_copy(skip: Callable[[str], bool]) -> Iterator[Path]:
+    """A guests folder linking every built-in scenario except the skipped ones."""
+    with tempfile.TemporaryDirectory(prefix="hc-bench-guests-") as tmp:
+        root = Path(tmp)
+        (root / "wit").symlink_to(BUILTIN_GUESTS / "wit")
+        for folder in sorted(BUILTIN_GUESTS.iterdir()):
+            if (folder / "scenario.toml").is_file() and not skip(folder.name):
+                (root / folder.name).symlink_to(folder)
+        yield root
+
+
+def _harness_run(guests: Path, backend: str, cache: Path | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="hc-bench-reports-") as reports:
+        args = ["run", "--backend", backend, "--guests", str(guests), "--reports", reports]
+        args += ["--no-cache"] if cache is None else ["--cache-dir", str(cache)]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = harness_main(args)
+        if code != 0:
+            raise SystemExit(f"harness run on {backend} exited {code}; the suite must pass before benchmarking")
+
+
+def _cold(guests: Path, backend: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="hc-bench-cache-") as cache:
+        _harness_run(guests, backend, Path(cache))
+
+
+def _rounds(candidates: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Best wall time of each candidate, run in interleaved rounds so load hits all alike."""
+    best = dict.fromkeys(candidates, float("inf"))
+    for _ in range(repeat):
+        for name, func in candidates.items():
+            start = time.perf_counter()
+            func()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def _compile_stage(bare: list[BareScenario], cache: Path) -> None:
+    """Only what the cache replaces: getting every core module and component compiled."""
+    settings = EngineSettings()
+    compiler = CompileCache(settings.engine(), settings, cache)
+    for scenario in bare:
+        for wasm in scenario.cores.values():
+            compiler.module(wasm)
+        compiler.component(scenario.text)
+
+
+def _suite_figures(guests: Path, backend: str, repeat: int) -> dict[str, float]:
+    bare = prepare(guests, guests / "wit", MODELS[backend], lambda _name: False)
+    _cold(guests, backend)  # process-wide one-offs (WIT resolution, imports) stay out of the figures
+    with tempfile.TemporaryDirectory(prefix="hc-bench-cache-") as warm_dir:
+        warm = Path(warm_dir)
+        _harness_run(guests, backend, warm)
+        _compile_stage(bare, warm)
+
+        def cold_stage() -> None:
+            with tempfile.TemporaryDirectory(prefix="hc-bench-cache-") as cache:
+                _compile_stage(bare, Path(cache))
+
+        return _rounds(
+            {
+                "bare": lambda: run_bare(bare),
+                "bare-epoch": lambda: run_bare(bare, epoch_interruption=True),
+                "cold": lambda: _cold(guests, backend),
+                "nocache": lambda: _harness_run(guests, backend, None),
+                "warm": lambda: _harness_run(guests, backend, warm),
+                "cold-stage": cold_stage,
+                "warm-stage": lambda: _compile_stage(bare, warm),
+            },
+            repeat,
+        )
+
+
+def section_a_b(repeat: int) -> list[Row]:
+    rows = []
+    with _suite_copy(lambda name: name.startswith("runaway-")) as guests:
+        count = sum(1 for p in guests.iterdir() if p.name != "wit")
+        for backend in BACKENDS:
+            best = _suite_figures(guests, backend, repeat)
+            ratio = best["cold"] / best["bare"]
+            speedup = best["cold"] / best["warm"]
+            rows += [
+                Row("a", f"bare wasmtime-py, {count} scenarios, {backend}", _ms(best["bare"])),
+                Row(
+                    "a",
+                    f"bare, compiled with epoch checks, {backend}",
+                    _ms(best["bare-epoch"]),
+                    f"{best['bare-epoch'] / best['bare']:.2f}x bare",
+                ),
+                Row(
+                    "a",
+                    f"harness, cold cache, {backend}",
+                    _ms(best["cold"]),
+                    f"{ratio:.2f}x bare, {best['cold'] / best['bare-epoch']:.2f}x bare+epoch",
+                    "<= 1.3x",
+                    _verdict(ratio <= 1.3),
+                ),
+                Row(
+                    "a",
+                    f"harness, --no-cache, {backend}",
+                    _ms(best["nocache"]),
+                    f"{best['nocache'] / best['bare']:.2f}x bare",
+                ),
+                Row(
+                    "b",
+                    f"harness, warm cache, {backend}",
+                    _ms(best["warm"]),
+                    f"{speedup:.2f}x faster than cold",
+                    ">= 5x",
+                    _verdict(speedup >= 5),
+                ),
+                Row(
+                    "b",
+                    f"compile stage only, cold -> warm, {backend}",
+                    f"{_ms(best['cold-stage'])} -> {_ms(best['warm-stage'])}",
+                    f"{best['cold-stage'] / best['warm-stage']:.1f}x faster",
+                ),
+            ]
+    return rows
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+HOSTCALL_WAT = """
+(module
+  (import "handle-compat:io/host@0.1.0" "open-input" (func $open_input (param i32 i32) (result i32)))
+  (import "handle-compat:io/streams@0.1.0" "[method]input-stream.skip" (func $skip (param i32 i64 i32)))
+  (memory (export "memory") 1)
+  (global $h (mut i32) (i32.const 0))
+  (data (i32.const 16) "hello")
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+  (func (export "handle-compat:io/driver@0.1.0#run") (param $op i32) (param $arg i64) (result i64)
+    (local $i i64)
+    (if (i32.eq (local.get $op) (i32.const 1))
+      (then (global.set $h (call $open_input (i32.const 16) (i32.const 5))) (return (i64.const 0))))
+    (block $done
+      (loop $next
+        (br_if $done (i64.ge_u (local.get $i) (local.get $arg)))
+        (call $skip (global.get $h) (i64.const 0) (i32.const 64))
+        (local.set $i (i64.add (local.get $i) (i64.const 1)))
+        (br $next)))
+    (local.get $i))
+)
+"""
+
+
+def _hostcall_scenario(root: Path, calls: int) -> Path:
+    folder = root / f"hostcall-{calls}"
+    folder.mkdir()
+    (folder / "a.wat").write_text(HOSTCALL_WAT)
+    (folder / "scenario.toml").write_text(
+        f"""title = "host calls"
+category = "baseline"
+description = "a calls input-stream.skip {calls} times"
+diverges = []
+[components.a]
+wat = "a.wat"
+[[steps]]
+call = "a"
+op = 1
+does = "open"
+expect.all = {{ value = 0, rule = "r" }}
+[[steps]]
+call = "a"
+op = 2
+arg = {calls}
+does = "skip"
+expect.all = {{ value = {calls}, rule = "r" }}
+"""
+    )
+    return folder
+
+
+def _null_pseudo_host(engine: wasmtime.Engine, text: str, wasm: bytes) -> Callable[[int], object]:
+    """The hostcall guest on the pseudo wrapper, linked to host functions that do nothing.
+
+    Returns a function that instantiates it, opens the stream and makes ``calls`` host calls.
+    """
+    component = Component(engine, text)
+    module = wasmtime.Module(engine, wasm)
+    linker = Linker(engine)
+    with linker.root() as root:
+        root.add_module(core_import_name("a"), module)
+        for name, extern in component.type.imports(engine).items():
+            if name.startswith("core-"):
+                continue
+            with root.add_instance(name) as inst:
+                for item in instance_exports(engine, extern):
+                    if item == "stream-error":
+                        continue
+                    if item == "method-input-stream-skip":
+                        inst.add_func(item, lambda _store, _handle, _len: 0)
+                    elif item.endswith(("open-input", "open-output", "subscribe")) or "resource-new" in item:
+                        inst.add_func(item, lambda _store, *_args: 3)
+                    elif "resource-rep" in item:
+                        inst.add_func(item, lambda _store, index: index)
+                    elif item.endswith("ready"):
+                        inst.add_func(item, lambda _store, *_args: True)
+                    else:
+                        inst.add_func(item, lambda _store, *_args: None)
+
+    def run(calls: int) -> object:
+        store = wasmtime.Store(engine)
+        instance = linker.instantiate(store, component)
+        func = instance.get_func(store, driver_export_name("a"))
+        assert func is not None
+        func(store, 1, 0)
+        return func(store, 2, calls)
+
+    return run
+
+
+CALLS = 2_000
+
+
+def section_c(repeat: int) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="hc-bench-hostcall-") as tmp:
+        root = Path(tmp)
+        (root / "wit").symlink_to(BUILTIN_GUESTS / "wit")
+        many = load_scenario(_hostcall_scenario(root, CALLS))
+        none = load_scenario(_hostcall_scenario(root, 0))
+        # A long deadline: this step is long on purpose.
+        ctx = RunContext(root / "wit", limits=Limits(step_timeout_s=600))
+        backend = get_backend("pseudo")
+        for scenario in (many, none):
+            trace = run_scenario(ctx, backend, scenario)
+            if trace.steps[-1].outcome.value != int(scenario.name.split("-")[1]):
+                raise SystemExit(f"hostcall guest did not run through: {trace.steps[-1].outcome.short()}")
+        harness_many = _best_time(lambda: run_scenario(ctx, backend, many), repeat)
+        harness_none = _best_time(lambda: run_scenario(ctx, backend, none), repeat)
+        ctx.close()
+        harness_call = (harness_many - harness_none) / CALLS
+        (prepared,) = prepare(root, root / "wit", HandleModel.PSEUDO, lambda name: name != many.name)
+        bare = _null_pseudo_host(wasmtime.Engine(), prepared.text, prepared.cores["a"])
+        assert bare(CALLS) == CALLS
+        bare_many = _best_time(lambda: bare(CALLS), repeat)
+        bare_none = _best_time(lambda: bare(0), repeat)
+        bare_call = (bare_many - bare_none) / CALLS
+    ratio = harness_call / bare_call
+    return [
+        Row("c", "bare host call (no table work)", f"{bare_call * 1e6:.1f} µs"),
+        Row(
+            "c",
+            "pseudo-backend host call",
+            f"{harness_call * 1e6:.1f} µs",
+            f"{ratio:.2f}x bare",
+            "<= 1.3x",
+            _verdict(ratio <= 1.3),
+        ),
+    ]
+
+
+SYNTHETIC_WAT = """;; Synthetic scenario {index}: opens a stream, reads, writes, drops.
+(module
+  (import "handle-compat:io/host@0.1.0" "open-input" (func $open_input (param i32 i32) (result i32)))
+  (import "handle-compat:io/host@0.1.0" "open-output" (func $open_output (result i32)))
+  (import "handle-compat:io/streams@0.1.0" "[method]input-stream.read" (func $read (param i32 i64 i32)))
+  (import "handle-compat:io/streams@0.1.0" "[method]output-stream.write" (func $write (param i32 i32 i32 i32)))
+  (import "handle-compat:io/streams@0.1.0" "[resource-drop]input-stream" (func $drop_input (param i32)))
+  (import "handle-compat:io/streams@0.1.0" "[resource-drop]output-stream" (func $drop_output (param i32)))
+  (import "handle-compat:io/probe@0.1.0" "emit" (func $emit (param i32 i32 i64)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (data (i32.const 16) "hello")
+  (data (i32.const 32) "seed")
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+    (local.get $ptr))
+  (func (export "handle-compat:io/driver@0.1.0#run") (param $op i32) (param $arg i64) (result i64)
+    (local $h i32) (local $n i64)
+    (call $emit (i32.const 32) (i32.const 4) (i64.const {index}))
+    (if (i32.eq (local.get $op) (i32.const 1))
+      (then
+        (local.set $h (call $open_input (i32.const 16) (i32.const 5)))
+        (call $read (local.get $h) (local.get $arg) (i32.const 64))
+        (local.set $n (i64.extend_i32_u (i32.load (i32.const 72))))
+        (call $drop_input (local.get $h))
+        (return (local.get $n))))
+    (local.set $h (call $open_output))
+    (call $write (local.get $h) (i32.const 16) (i32.const 5) (i32.const 64))
+    (local.set $n (i64.load (i32.const 72)))
+    (call $drop_output (local.get $h))
+    (local.get $n))
+)
+"""
+
+SYNTHETIC_TOML = """title = "Synthetic scenario {index}"
+category = "baseline"
+description = "Generated for the scale benchmark."
+diverges = []
+
+[components.a]
+wat = "a.wat"
+
+[[steps]]
+call = "a"
+op = 1
+arg = 3
+does = "reads 3 bytes"
+expect.all = {{ value = 3, rule = "read returns up to len bytes" }}
+
+[[steps]]
+call = "a"
+op = 2
+does = "writes 5 bytes"
+expect.all = {{ value = 5, rule = "write takes all bytes" }}
+
+[teardown]
+expect.all = {{ live = 0, rule = "everything was dropped" }}
+"""
+
+
+def generate_synthetic(root: Path, count: int) -> Path:
+    """``count`` scenario folders, each with its own core module, under ``root``."""
+    (root / "wit").symlink_to(BUILTIN_GUESTS / "wit")
+    for index in range(count):
+        folder = root / f"synthetic-{index:05d}"
+        folder.mkdir()
+        (folder / "a.wat").write_text(SYNTHETIC_WAT.format(index=index))
+        (folder / "scenario.toml").write_text(SYNTHETIC_TOML.format(index=index))
+    return root
+
+
+_CHILD = (
+    "import resource, sys\n"
+    "from harness.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print('maxrss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def _parallel_runs(guests: Path, cache: Path) -> tuple[float, int]:
+    """Both backends at once, one process each: wall seconds and the larger peak RSS (KiB)."""
+    with tempfile.TemporaryDirectory(prefix="hc-bench-reports-") as reports:
+        start = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [
+                    *(sys.executable, "-c", _CHILD, "run", "--backend", backend, "--guests", str(guests)),
+                    *("--reports", reports, "--cache-dir", str(cache)),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=PROJECT_ROOT,
+            )
+            for backend in BACKENDS
+        ]
+        outputs = [proc.communicate() for proc in procs]
+        wall = time.perf_counter() - start
+    peak = 0
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        if proc.returncode != 0:
+            raise SystemExit(f"synthetic run failed ({proc.returncode}): {err[-2000:]}")
+        peak = max(peak, int(err.rsplit("maxrss-kib", 1)[1].split()[0]))
+    return wall, peak
+
+
+def section_d(sizes: list[int]) -> list[Row]:
+    rows = []
+    cold_at: dict[int, float] = {}
+    for count in sizes:
+        with tempfile.TemporaryDirectory(prefix="hc-bench-scale-") as tmp:
+            (Path(tmp) / "guests").mkdir()
+            guests = generate_synthetic(Path(tmp) / "guests", count)
+            cache = Path(tmp) / "cache"
+            cold, cold_rss = _parallel_runs(guests, cache)
+            warm, warm_rss = _parallel_runs(guests, cache)
+        cold_at[count] = cold
+        target = count >= 1000
+        rows += [
+            Row(
+                "d",
+                f"{count} scenarios x 2 backends, cold cache",
+                f"{cold:.1f} s, {cold_rss / 1024:.0f} MB",
+                f"{cold / count * 1000:.1f} ms/scenario",
+                "<= 60 s, <= 500 MB" if target else "",
+                _verdict(cold <= 60 and cold_rss / 1024 <= 500) if target else "",
+            ),
+            Row(
+                "d",
+                f"{count} scenarios x 2 backends, warm cache",
+                f"{warm:.1f} s, {warm_rss / 1024:.0f} MB",
+                f"{warm / count * 1000:.1f} ms/scenario",
+            ),
+        ]
+    if len(sizes) >= 3:
+        # Marginal cost per scenario between consecutive sizes: equal when time grows linearly.
+        small, middle, large = sorted(sizes)[:3]
+        low = (cold_at[middle] - cold_at[small]) / (middle - small)
+        high = (cold_at[large] - cold_at[middle]) / (large - middle)
+        rows.append(
+            Row(
+                "d",
+                f"marginal cost per scenario, {middle}->{large} vs {small}->{middle}",
+                f"{high * 1000:.1f} vs {low * 1000:.1f} ms",
+                f"{high / low:.2f}x",
+                "~1x (linear)",
+                _verdict(high / low < 1.5),
+            )
+        )
+    return rows
+
+
+def _pytest(workers: int, cache: Path, bytecode: bool) -> float:
+    env = dict(os.environ)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    with tempfile.TemporaryDirectory(prefix="hc-bench-reports-") as reports:
+        start = time.perf_counter()
+        completed = subprocess.run(
+            [
+                *(sys.executable, "-m", "pytest", "suites/conformance", "-q", "-p", "no:cacheprovider"),
+                *("-n", str(workers), "--reports", reports, "--cache-dir", str(cache)),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise SystemExit(f"pytest -n {workers} failed:\n{completed.stdout[-3000:]}")
+    return wall
+
+
+def _pytest_pair(cache: Path, bytecode: bool, repeat: int) -> dict[str, float]:
+    def with_workers(workers: int) -> Callable[[], float]:
+        return lambda: _pytest(workers, cache, bytecode)
+
+    return _rounds({str(n): with_workers(n) for n in (0, 2)}, repeat)
+
+
+def section_e(repeat: int) -> list[Row]:
+    """Warm compile cache; with the environment as it is, and with pytest's rewrite cache allowed."""
+    rows = []
+    variants = [("as run here", False)]
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        variants.append(("bytecode cache on", True))
+    with tempfile.TemporaryDirectory(prefix="hc-bench-cache-") as cache:
+        _pytest(0, Path(cache), True)
+        for label, bytecode in variants:
+            _pytest(0, Path(cache), bytecode)
+            best = _pytest_pair(Path(cache), bytecode, repeat)
+            rows += [
+                Row("e", f"pytest -n 0, conformance, {label}", f"{best['0']:.2f} s"),
+                Row(
+                    "e",
+                    f"pytest -n 2, conformance, {label}",
+                    f"{best['2']:.2f} s",
+                    f"{best['0'] / best['2']:.2f}x speed-up",
+                ),
+            ]
+    return rows
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, wasmtime {version('wasmtime')}, {time.strftime('%Y-%m-%d')}"
+    )
+
+
+def render(rows: list[Row]) -> str:
+    header = Row("", "measurement", "figure", "ratio", "target", "verdict")
+    table = [header, *rows]
+    widths = [
+        max(len(getattr(r, f)) for r in table) for f in ("section", "what", "figure", "ratio", "target", "verdict")
+    ]
+    lines = []
+    for index, row in enumerate(table):
+        cells = [row.section, row.what, row.figure, row.ratio, row.target, row.verdict]
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |")
+        if index == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--only", default="a,c,d,e", help="sections to run (a includes b)")
+    parser.add_argument("--repeat", type=int, default=5, help="repetitions per figure (median)")
+    parser.add_argument("--sizes", default="10,100,1000", help="synthetic suite sizes for d (three: linearity check)")
+    args = parser.parse_args(argv)
+    sections = set(args.only.split(","))
+    print(machine(), flush=True)
+    rows: list[Row] = []
+    if sections & {"a", "b"}:
+        rows += section_a_b(args.repeat)
+    if "c" in sections:
+        rows += section_c(args.repeat)
+    if "d" in sections:
+        rows += section_d([int(n) for n in args.sizes.split(",")])
+    if "e" in sections:
+        rows += section_e(max(1, args.repeat // 2))
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(render(rows))
+    print(f"benchmark process peak RSS: {peak_kib / 1024:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
