@@ -15,11 +15,13 @@ killed process leave the old entry, a new one, or none.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import os
 import platform
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -38,6 +40,9 @@ FORMAT_VERSION = 1
 _HEADER = struct.Struct("<8sH32sQ32s")
 HEADER_SIZE = _HEADER.size
 
+#: A writer's temporary file older than this was left by a killed process.
+STALE_TEMP_SECONDS = 3600
+
 _T = TypeVar("_T", wasmtime.Module, Component)
 
 
@@ -53,6 +58,24 @@ def default_cache_dir() -> Path:
         return Path(override)
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "handle-compat"
+
+
+def sweep_temporaries(directory: Path, older_than: float) -> int:
+    """Deletes ``write_atomic`` temporaries last modified before ``older_than`` (epoch seconds).
+
+    A killed writer leaves one behind; a live writer's is recent, so it is left alone.
+    """
+    removed = 0
+    try:
+        candidates = list(directory.glob(".*.tmp"))
+    except OSError:
+        return 0
+    for temp in candidates:
+        with contextlib.suppress(OSError):
+            if temp.stat().st_mtime < older_than:
+                temp.unlink()
+                removed += 1
+    return removed
 
 
 def resolve_cache_dir(explicit: Path | None, disabled: bool) -> Path | None:
@@ -133,6 +156,8 @@ class CompileCache:
 
     def __post_init__(self) -> None:
         self._fingerprint = self.settings.fingerprint()
+        if self.directory is not None:
+            sweep_temporaries(self.directory, time.time() - STALE_TEMP_SECONDS)
 
     def key(self, kind: ArtifactKind, content: bytes) -> bytes:
         seed = f"handle-compat-cache\0{kind.value}\0{self._fingerprint}\0".encode()

@@ -1,0 +1,163 @@
+"""Runaway guests: every call has a deadline and a memory cap, and a runaway ends only its own scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.backends import get_backend
+from harness.errors import InputError
+from harness.expect import check
+from harness.limits import Limits
+from harness.paths import BUILTIN_GUESTS
+from harness.run import RunContext
+from harness.scenario import MANIFEST, load_scenario
+from harness.trace import Emit, Status, TrapKind
+from harness.traps import OUT_OF_MEMORY_TAG, reported_out_of_memory
+from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, emitted, run
+
+BACKENDS = ("pseudo", "pseudo-reuse", "real")
+LOOP = BUILTIN_GUESTS / "runaway-infinite-loop"
+BOMB = BUILTIN_GUESTS / "runaway-memory-bomb"
+GROW_AND_SURVIVE = """(module
+  (import "handle-compat:io/probe@0.1.0" "emit" (func $emit (param i32 i32 i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "out-of-memory")
+  (func (export "handle-compat:io/driver@0.1.0#run") (param i32 i64) (result i64)
+    (loop $more (br_if $more (i32.ne (memory.grow (i32.const 64)) (i32.const -1))))
+    (call $emit (i32.const 16) (i32.const 13) (i64.extend_i32_u (memory.size)))
+    (i64.extend_i32_u (memory.size))))
+"""
+SPIN_AT_START = """(module
+  (func $spin (loop $forever (br $forever)))
+  (start $spin)
+  (func (export "handle-compat:io/driver@0.1.0#run") (param i32 i64) (result i64) (i64.const 0)))
+"""
+
+
+@pytest.fixture(scope="module")
+def short() -> Iterator[RunContext]:
+    """A context whose default deadline is 50 ms and memory cap 8 MiB."""
+    context = RunContext(BUILTIN_GUESTS / "wit", limits=Limits(step_timeout_s=0.05, memory_bytes=8 << 20))
+    yield context
+    context.close()
+
+
+def _without_timeout(tmp_path: Path, source: Path) -> Path:
+    """A copy of ``source`` whose manifest sets no step-timeout-ms."""
+    folder = copy_scenario(source, tmp_path)
+    manifest = folder / MANIFEST
+    lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
+    manifest.write_text("".join(ln for ln in lines if not ln.startswith("step-timeout-ms")), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_infinite_loop_ends_its_step_with_timeout(ctx: RunContext, backend: str) -> None:
+    trace = run(ctx, backend, LOOP)
+    assert [s.outcome.short() for s in trace.steps] == ["value 2", "trap timeout", "not run"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_memory_bomb_ends_its_step_with_resource_limit(ctx: RunContext, backend: str) -> None:
+    trace = run(ctx, backend, BOMB)
+    assert [s.outcome.short() for s in trace.steps] == ["value 2", "trap resource-limit", "not run"]
+
+
+def test_the_memory_cap_is_where_grow_fails(ctx: RunContext) -> None:
+    # 64 MiB = 1024 pages; from 2 pages in steps of 16 the last grow that fits reaches 1010.
+    assert emitted(run(ctx, "real", BOMB), OUT_OF_MEMORY_TAG) == [("a", 1010)]
+
+
+def test_a_smaller_memory_limit_makes_grow_fail_sooner(short: RunContext) -> None:
+    # 8 MiB = 128 pages: 2 + 16 * 7 = 114 pages, the next grow would need 130.
+    assert emitted(run(short, "real", BOMB), OUT_OF_MEMORY_TAG) == [("a", 114)]
+
+
+def test_a_timeout_names_the_deadline(ctx: RunContext) -> None:
+    message = run(ctx, "real", LOOP).steps[1].outcome.message
+    assert message.endswith("(deadline 100 ms)")
+
+
+def test_the_manifest_deadline_wins_over_the_default(short: RunContext) -> None:
+    assert short.step_timeout_s(load_scenario(LOOP)) == pytest.approx(0.1)
+
+
+def test_the_default_deadline_applies_where_the_manifest_sets_none(short: RunContext, tmp_path: Path) -> None:
+    trace = run(short, "pseudo", _without_timeout(tmp_path, LOOP))
+    assert (trace.steps[1].outcome.trap, trace.steps[1].outcome.message) == (
+        TrapKind.TIMEOUT,
+        "wasm trap: interrupt (deadline 50 ms)",
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scenarios_after_runaways_still_meet_their_manifests(ctx: RunContext, backend: str) -> None:
+    for runaway in (LOOP, BOMB):
+        run(ctx, backend, runaway)
+    after = [BASELINE, BUILTIN_GUESTS / "own-transfer", BUILTIN_GUESTS / "borrow-scoped"]
+    fallback = get_backend(backend).expectations_from
+    mismatches = [
+        mismatch
+        for folder in after
+        for mismatch in check(load_scenario(folder), run(ctx, backend, folder), backend, fallback)
+    ]
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_start_function_that_never_returns_ends_instantiation(ctx: RunContext, tmp_path: Path, backend: str) -> None:
+    trace = run(ctx, backend, _single_step(tmp_path, "spin-at-start", SPIN_AT_START, "step-timeout-ms = 50\n"))
+    assert (trace.steps, "cannot instantiate: wasm trap: interrupt" in (trace.error or "")) == ((), True)
+
+
+def test_a_guest_trap_without_an_out_of_memory_report_stays_a_guest_trap(ctx: RunContext) -> None:
+    trace = run(ctx, "real", FIXTURE_GUESTS / "unreachable")
+    assert trace.steps[0].outcome.trap is TrapKind.GUEST_TRAP
+
+
+def test_an_out_of_memory_emit_is_recognized() -> None:
+    emits = [Emit("a", "handle", 3), Emit("a", OUT_OF_MEMORY_TAG, 1010)]
+    assert (reported_out_of_memory(emits), reported_out_of_memory(emits[:1])) == (True, False)
+
+
+def _single_step(tmp_path: Path, name: str, wat: str, header: str = "") -> Path:
+    """A one-component scenario around ``wat``, with the unreachable fixture's manifest."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "a.wat").write_text(wat, encoding="utf-8")
+    manifest = (FIXTURE_GUESTS / "unreachable" / MANIFEST).read_text(encoding="utf-8")
+    (folder / MANIFEST).write_text(header + manifest, encoding="utf-8")
+    return folder
+
+
+def test_a_value_after_an_out_of_memory_report_stays_a_value(short: RunContext, tmp_path: Path) -> None:
+    # A guest that survives a refused grow returns normally: only a trap becomes resource-limit.
+    trace = run(short, "real", _single_step(tmp_path, "grow-and-survive", GROW_AND_SURVIVE))
+    assert (trace.steps[0].outcome.status, trace.steps[0].outcome.value) == (Status.VALUE, 65)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "600001", '"100"', "1.5"])
+def test_a_step_timeout_outside_its_range_is_refused(tmp_path: Path, value: str) -> None:
+    folder = _without_timeout(tmp_path, LOOP)
+    manifest = folder / MANIFEST
+    manifest.write_text(f"step-timeout-ms = {value}\n" + manifest.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(InputError, match="step-timeout-ms") as raised:
+        load_scenario(folder)
+    assert raised.value.line == 1
+
+
+@pytest.mark.parametrize("limits", [{"step_timeout_s": 0.0}, {"memory_bytes": 0}])
+def test_limits_must_be_positive(limits: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        Limits(**limits)
+
+
+def test_a_closed_watchdog_refuses_to_arm() -> None:
+    context = RunContext(BUILTIN_GUESTS / "wit")
+    context.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        run(context, "real", BASELINE)
