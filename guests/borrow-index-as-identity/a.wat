@@ -1,0 +1,40 @@
+;; Opens two streams and lends them to b one call at a time: the first, the
+;; second, then the first again.
+(module
+  (import "handle-compat:io/host@0.1.0" "open-input" (func $open_input (param i32 i32) (result i32)))
+  (import "handle-compat:io/peer@0.1.0" "lend" (func $lend (param i32) (result i64)))
+  (import "handle-compat:io/probe@0.1.0" "emit" (func $emit (param i32 i32 i64)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (global $x (mut i32) (i32.const 0))
+  (global $y (mut i32) (i32.const 0))
+  (data (i32.const 16) "hello")
+  (data (i32.const 24) "world")
+  (data (i32.const 128) "handle")
+  (data (i32.const 144) "lent")
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+    (local.get $ptr))
+  (func $emit_h (param $tag i32) (param $len i32) (param $h i32)
+    (call $emit (local.get $tag) (local.get $len) (i64.extend_i32_u (local.get $h))))
+  ;; op 1: open stream x over "hello" and stream y over "world".
+  ;; op 2: lend x (arg 0) or y (arg 1) to b; returns what b read.
+  (func (export "handle-compat:io/driver@0.1.0#run") (param $op i32) (param $arg i64) (result i64)
+    (local $h i32)
+    (if (i32.eq (local.get $op) (i32.const 1))
+      (then
+        (global.set $x (call $open_input (i32.const 16) (i32.const 5)))
+        (call $emit_h (i32.const 128) (i32.const 6) (global.get $x))
+        (global.set $y (call $open_input (i32.const 24) (i32.const 5)))
+        (call $emit_h (i32.const 128) (i32.const 6) (global.get $y))
+        (return (i64.const 0))))
+    (if (i32.eq (local.get $op) (i32.const 2))
+      (then
+        (local.set $h (select (global.get $y) (global.get $x) (i32.wrap_i64 (local.get $arg))))
+        (call $emit_h (i32.const 144) (i32.const 4) (local.get $h))
+        (return (call $lend (local.get $h)))))
+    unreachable)
+)
