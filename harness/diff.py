@@ -183,19 +183,23 @@ def _same_outcome(left: Outcome, right: Outcome) -> bool:
 def _intent(steps: Sequence[StepTrace], upto: int) -> Category | None:
     """The category named by the latest intent tag emitted up to step ``upto``.
 
-    A first ``dropped`` of an index in the diverging step itself is the diverging
-    action, not its history (use after free needs an earlier release), so the tag
-    before it, which says where the index came from, explains the divergence.
+    Tags of the component the diverging step called come first: it is the one whose
+    use of an index diverged; other components' tags are consulted after it. A first
+    ``dropped`` of an index in the diverging step itself is the diverging action,
+    not its history (use after free needs an earlier release), so the tag before
+    it, which says where the index came from, explains the divergence.
     """
     emits = [(index, emit) for index, step in enumerate(steps[: upto + 1]) for emit in step.emits]
-    for position in range(len(emits) - 1, -1, -1):
-        index, emit = emits[position]
-        category = INTENT_TAGS.get(emit.tag)
-        if category is None:
-            continue
-        if emit.tag == "dropped" and index == upto and not _dropped_before(emits[:position], emit):
-            continue
-        return category
+    caller = steps[upto].component
+    for only_caller in (True, False):
+        for position in range(len(emits) - 1, -1, -1):
+            index, emit = emits[position]
+            category = INTENT_TAGS.get(emit.tag)
+            if category is None or (only_caller and emit.component != caller):
+                continue
+            if emit.tag == "dropped" and index == upto and not _dropped_before(emits[:position], emit):
+                continue
+            return category
     return None
 
 

@@ -138,3 +138,10 @@ def test_a_destroy_the_other_run_never_does_is_leak() -> None:
     left = _trace("l", _step(0, VALUE_1, events=destroy))
     right = _trace("r", _step(0, VALUE_1), live=(LiveResource("input-stream", 1),))
     assert diff_traces(left, right).categories == ("leak",)
+
+
+def test_the_called_components_tags_explain_before_other_components_tags() -> None:
+    given = _step(0, VALUE_1, (Emit("u", "gave-own", 1), Emit("c", "dropped", 1)))
+    left = _trace("l", given, StepTrace(1, "u", 2, 0, UNKNOWN))
+    right = _trace("r", given, StepTrace(1, "u", 2, 0, VALUE_1))
+    assert diff_traces(left, right).categories == ("ownership-transfer",)
