@@ -424,7 +424,7 @@ def render_html(report: Report, generated: datetime) -> str:
         if closing in text.lower():
             raise ValueError(f"harness/templates/{name} must not contain {closing!r}: it is inlined")
     template = _environment().get_template("compat.html")
-    return template.render(
+    page = template.render(
         report=report,
         generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
         csp=content_security_policy(style, script),
@@ -434,3 +434,7 @@ def render_html(report: Report, generated: datetime) -> str:
         category_order=CATEGORY_ORDER,
         same=SAME,
     )
+    # Each scenario's detail sits in a <noscript>; only the template's own tags may close one.
+    if page.lower().count("</noscript") != len(report.scenarios):
+        raise ValueError("a scenario's detail closes its <noscript> early")
+    return page

@@ -93,6 +93,33 @@
   text.addEventListener("input", applyFilters);
   document.getElementById("filters").hidden = false;
 
+  // A scenario's detail arrives as the raw text of its <noscript> (the page's
+  // own autoescaped markup) and is parsed into the section when it first opens.
+  function materialize(section) {
+    var holder = section.querySelector(":scope > noscript.lazy");
+    if (!holder) {
+      return;
+    }
+    var range = document.createRange();
+    range.selectNode(holder);
+    holder.replaceWith(range.createContextualFragment(holder.textContent));
+  }
+  document.addEventListener(
+    "toggle",
+    function (event) {
+      var section = event.target;
+      if (section.tagName === "DETAILS" && section.open) {
+        materialize(section);
+      }
+    },
+    true
+  );
+  Object.keys(details).forEach(function (name) {
+    if (details[name].open) {
+      materialize(details[name]);
+    }
+  });
+
   // A link to a scenario opens its section, even when the reader collapsed it.
   function openTarget() {
     var id = decodeURIComponent(window.location.hash.slice(1));

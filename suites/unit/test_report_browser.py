@@ -15,7 +15,9 @@ import pytest
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
 
 from harness.files import write_atomic
 from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
@@ -58,6 +60,14 @@ def loaded(driver: WebDriver, report_file: Path) -> WebDriver:
     browser.console(driver)
     driver.get(report_file.as_uri())
     return driver
+
+
+def _open(driver: WebDriver, name: str, expect: str) -> WebElement:
+    """Clicks a scenario's summary and waits until its detail (``expect``, a CSS selector) is in it."""
+    section = driver.find_element(By.ID, f"s-{name}")
+    section.find_element(By.TAG_NAME, "summary").click()
+    WebDriverWait(driver, 10).until(lambda _: section.find_elements(By.CSS_SELECTOR, expect))
+    return section
 
 
 def _visible_names(driver: WebDriver) -> list[str]:
@@ -117,16 +127,21 @@ def test_clicking_a_header_sorts_the_matrix(loaded: WebDriver) -> None:
 
 
 def test_a_scenario_opens_on_click(loaded: WebDriver) -> None:
-    section = loaded.find_element(By.ID, "s-own-transfer")
-    assert section.get_attribute("open") is None
-    section.find_element(By.TAG_NAME, "summary").click()
+    assert loaded.find_element(By.ID, "s-own-transfer").get_attribute("open") is None
+    section = _open(loaded, "own-transfer", "tr.first-divergence")
     assert section.get_attribute("open") is not None
     assert section.find_element(By.CSS_SELECTOR, "tr.first-divergence").is_displayed()
 
 
+def test_scenario_detail_enters_the_dom_only_when_opened(loaded: WebDriver) -> None:
+    section = loaded.find_element(By.ID, "s-own-transfer")
+    assert section.find_elements(By.CSS_SELECTOR, "table") == []
+    _open(loaded, "own-transfer", "table.steps")
+    assert section.find_elements(By.CSS_SELECTOR, "noscript") == []
+
+
 def test_guest_markup_runs_nothing_and_adds_no_element(loaded: WebDriver) -> None:
-    section = loaded.find_element(By.ID, "s-report-escaping")
-    section.find_element(By.TAG_NAME, "summary").click()
+    _open(loaded, "report-escaping", ".emits code")
     with pytest.raises(NoAlertPresentException):
         _ = loaded.switch_to.alert.text
     injected = loaded.execute_script(
@@ -137,8 +152,7 @@ def test_guest_markup_runs_nothing_and_adds_no_element(loaded: WebDriver) -> Non
 
 
 def test_guest_markup_is_shown_as_text(loaded: WebDriver) -> None:
-    section = loaded.find_element(By.ID, "s-report-escaping")
-    section.find_element(By.TAG_NAME, "summary").click()
+    section = _open(loaded, "report-escaping", ".emits code")
     tags = [code.text for code in section.find_elements(By.CSS_SELECTOR, ".emits code")]
     assert "<script>alert(1)</script>" in tags
     assert '</td></tr></table><b id="injected">injected</b>' in tags
