@@ -129,7 +129,9 @@ CASES = [
     ),
     Case("unknown-component", _manifest_edit('call = "a"', 'call = "zz"', 'call = "zz"'), "'zz'"),
     Case("missing-wat-file", _manifest_edit('"a.wat"', '"missing.wat"', "missing.wat"), "missing.wat"),
-    Case("expectation-with-two-outcomes", _manifest_edit("value = 5,", 'value = 5, trap = "x",', "trap"), "exactly"),
+    Case(
+        "expectation-with-two-outcomes", _manifest_edit("value = 5,", 'value = 5, trap = "x",', 'trap = "x"'), "exactly"
+    ),
     Case(
         "unknown-trap-kind",
         _manifest_edit("value = 5,", 'trap = "unknown-handel",', "unknown-handel"),
