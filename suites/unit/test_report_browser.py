@@ -133,6 +133,12 @@ def test_a_scenario_opens_on_click(loaded: WebDriver) -> None:
     assert section.find_element(By.CSS_SELECTOR, "tr.first-divergence").is_displayed()
 
 
+def test_opening_every_section_logs_no_error(loaded: WebDriver) -> None:
+    loaded.find_element(By.ID, "open-all").click()
+    WebDriverWait(loaded, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "noscript.lazy"))
+    assert [e for e in browser.console(loaded) if e["level"] in ("SEVERE", "WARNING")] == []
+
+
 def test_scenario_detail_enters_the_dom_only_when_opened(loaded: WebDriver) -> None:
     section = loaded.find_element(By.ID, "s-own-transfer")
     assert section.find_elements(By.CSS_SELECTOR, "table") == []
