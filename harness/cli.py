@@ -44,7 +44,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
     selected = [s for s in scenarios if not args.k or args.k in s.name]
     status = _refresh_traces(args, backend, selected, if_stale=args.if_stale and not errors)
-    return EXIT_INPUT if errors else status
+    if errors:
+        print(f"{len(errors)} scenario(s) could not be loaded")
+        return EXIT_INPUT
+    return status
 
 
 def _refresh_traces(args: argparse.Namespace, backend: Backend, scenarios: Sequence[Scenario], if_stale: bool) -> int:

@@ -310,21 +310,17 @@ def discover(root: Path) -> list[Path]:
 
 
 def load_all(root: Path) -> tuple[list[Scenario], list[InputError]]:
-    """Loads every scenario; a broken one is reported and the others still load."""
+    """Loads every scenario; a broken one is reported and the others still load.
+
+    A scenario is named after its folder, so names are unique within ``root``.
+    """
     if not root.is_dir():
         raise InputError(root, "guests folder not found")
     scenarios: list[Scenario] = []
     errors: list[InputError] = []
-    seen: dict[str, Path] = {}
     for directory in discover(root):
         try:
-            scenario = load_scenario(directory)
+            scenarios.append(load_scenario(directory))
         except InputError as err:
             errors.append(err)
-            continue
-        if scenario.name in seen:
-            errors.append(InputError(directory / MANIFEST, f"duplicate scenario name {scenario.name!r}"))
-            continue
-        seen[scenario.name] = directory
-        scenarios.append(scenario)
     return scenarios, errors

@@ -50,7 +50,7 @@ def cause_of(message: str) -> str:
             else:
                 causes[-1].append(line)
         if causes:
-            return re.sub(r"\s+", " ", "; ".join(causes[-1]))
+            return re.sub(r"\s+", " ", "; ".join(causes[-1])).removeprefix("wasm trap: ")
     first = lines[0] if lines else "unknown error"
     return first.removeprefix("wasm trap: ")
 
