@@ -23,3 +23,11 @@ def test_write_replaces_the_old_content(tmp_path: Path) -> None:
 def test_write_leaves_no_temporary_file(tmp_path: Path) -> None:
     write_atomic(tmp_path / "real.json", "x")
     assert [p.name for p in tmp_path.iterdir()] == ["real.json"]
+
+
+def test_written_files_get_the_mode_a_plain_open_would(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    atomic = tmp_path / "atomic"
+    write_atomic(atomic, "x")
+    assert atomic.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
