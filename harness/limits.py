@@ -50,8 +50,6 @@ class Watchdog:
         self._deadline: float | None = None
         self._closed = False
         self._thread: threading.Thread | None = None
-        #: How many deadlines expired (each one interrupted a call or landed just after it).
-        self.fired = 0
 
     def _loop(self) -> None:
         with self._wakeup:
@@ -64,7 +62,6 @@ class Watchdog:
                     self._wakeup.wait(remaining)
                     continue
                 self._deadline = None
-                self.fired += 1
                 self._engine.increment_epoch()
 
     @contextmanager

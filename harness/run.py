@@ -42,7 +42,7 @@ class RunContext:
     wit_dir: Path
     cache_dir: Path | None = None
     limits: Limits = field(default_factory=Limits)
-    settings: EngineSettings = field(default_factory=EngineSettings)
+    settings: EngineSettings = field(init=False, default_factory=EngineSettings)
     engine: wasmtime.Engine = field(init=False)
     cache: CompileCache = field(init=False)
     watchdog: Watchdog = field(init=False)

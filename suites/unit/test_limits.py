@@ -87,11 +87,8 @@ def test_the_manifest_deadline_wins_over_the_default(short: RunContext) -> None:
 
 
 def test_the_default_deadline_applies_where_the_manifest_sets_none(short: RunContext, tmp_path: Path) -> None:
-    trace = run(short, "pseudo", _without_timeout(tmp_path, LOOP))
-    assert (trace.steps[1].outcome.trap, trace.steps[1].outcome.message) == (
-        TrapKind.TIMEOUT,
-        "wasm trap: interrupt (deadline 50 ms)",
-    )
+    outcome = run(short, "pseudo", _without_timeout(tmp_path, LOOP)).steps[1].outcome
+    assert (outcome.trap, outcome.message.endswith("(deadline 50 ms)")) == (TrapKind.TIMEOUT, True)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -111,7 +108,8 @@ def test_scenarios_after_runaways_still_meet_their_manifests(ctx: RunContext, ba
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_start_function_that_never_returns_ends_instantiation(ctx: RunContext, tmp_path: Path, backend: str) -> None:
     trace = run(ctx, backend, _single_step(tmp_path, "spin-at-start", SPIN_AT_START, "step-timeout-ms = 50\n"))
-    assert (trace.steps, "cannot instantiate: wasm trap: interrupt" in (trace.error or "")) == ((), True)
+    error = trace.error or ""
+    assert (trace.steps, "cannot instantiate" in error, "interrupt" in error) == ((), True, True)
 
 
 def test_a_guest_trap_without_an_out_of_memory_report_stays_a_guest_trap(ctx: RunContext) -> None:
