@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.backends import get_backend
+from harness.backends import Backend, get_backend
 from harness.cache import CACHE_DIR_ENV, resolve_cache_dir
 from harness.errors import InputError
 from harness.files import write_atomic
@@ -27,6 +27,8 @@ from harness.trace import Trace, merge
 
 _TRACES = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
 _CONTEXT = pytest.StashKey[RunContext]()
+#: Backends by name, looked up once per session (the entry-point scan costs milliseconds).
+_BACKENDS = pytest.StashKey[dict[str, Backend]]()
 _WORKER_KEY = "handle_compat_traces"
 DEFAULT_BACKENDS = ("pseudo", "real")
 
@@ -122,10 +124,13 @@ def scenario_run(scenario_case: ScenarioCase, run_context: RunContext, pytestcon
     """Runs the collected scenario on its backend and records the trace for the trace file."""
     if scenario_case.scenario is None:
         pytest.fail(str(scenario_case.load_error), pytrace=False)
-    try:
-        backend = get_backend(scenario_case.backend)
-    except InputError as error:
-        raise pytest.UsageError(str(error)) from error
+    backends = pytestconfig.stash.setdefault(_BACKENDS, {})
+    if scenario_case.backend not in backends:
+        try:
+            backends[scenario_case.backend] = get_backend(scenario_case.backend)
+        except InputError as error:
+            raise pytest.UsageError(str(error)) from error
+    backend = backends[scenario_case.backend]
     trace = run_scenario(run_context, backend, scenario_case.scenario)
     pytestconfig.stash[_TRACES].setdefault(backend.name, []).append(trace.to_dict())
     return ScenarioRun(scenario_case.scenario, backend.name, backend.expectations_from, trace)
