@@ -195,7 +195,7 @@ def _define_pseudo(linker: Linker, engine: wasmtime.Engine, component: Component
         def call(_store: Any, *args: Any) -> Any:
             rep = None
             if name.startswith("[method]"):
-                rep = table[args[0]][1]
+                rep = _entry(table, args[0], name.removeprefix("[method]").split(".")[0])
                 args = args[1:]
             result = host.call(name, rep, *args)
             return insert(kind, result) if returns_handle else result
@@ -213,9 +213,10 @@ def _define_pseudo(linker: Linker, engine: wasmtime.Engine, component: Component
                 kind = name.removeprefix("resource-new-")
                 inst.add_func(name, lambda _s, rep, kind=kind: insert(kind, rep))
             elif name.startswith("resource-rep-"):
-                inst.add_func(name, lambda _s, index: table[index][1])
+                kind = name.removeprefix("resource-rep-")
+                inst.add_func(name, lambda _s, index, kind=kind: _entry(table, index, kind))
             elif name.startswith("resource-drop-"):
-                inst.add_func(name, _pseudo_drop(table, lent, host))
+                inst.add_func(name, _pseudo_drop(table, lent, host, name.removeprefix("resource-drop-")))
 
     with linker.root() as root:
         for import_name, extern in component.type.imports(engine).items():
@@ -230,9 +231,19 @@ def _define_pseudo(linker: Linker, engine: wasmtime.Engine, component: Component
                         inst.add_func(name, func(name))
 
 
-def _pseudo_drop(table: dict[int, tuple[str, int]], lent: set[int], host: BareHost) -> Callable[[Any, int], None]:
+def _entry(table: dict[int, tuple[str, int]], index: int, kind: str) -> int:
+    """The rep at ``index``; like the 2023 table, refuses an absent key or another type."""
+    found, rep = table[index]
+    if found != kind:
+        raise RuntimeError(f"WrongType: {index} is a {found}, not a {kind}")
+    return rep
+
+
+def _pseudo_drop(
+    table: dict[int, tuple[str, int]], lent: set[int], host: BareHost, kind: str
+) -> Callable[[Any, int], None]:
     def drop(_store: Any, index: int) -> None:
-        kind, rep = table[index]
+        rep = _entry(table, index, kind)
         if index in lent:
             lent.discard(index)
             return

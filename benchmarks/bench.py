@@ -50,7 +50,8 @@ from harness.cli import main as harness_main
 from harness.limits import Limits
 from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
 from harness.run import RunContext, run_scenario
-from harness.scenario import load_scenario
+from harness.scenario import load_all, load_scenario
+from harness.trace import Status
 from harness.wrap import HandleModel, core_import_name, driver_export_name
 
 BACKENDS = ("pseudo", "real")
@@ -147,8 +148,24 @@ def _compile_stage(bare: list[BareScenario], cache: Path) -> None:
         compiler.component(scenario.text)
 
 
+def _check_same_work(guests: Path, backend: str, bare: list[BareScenario]) -> None:
+    """The baseline must do what the harness does: the same value (or a trap) at every step."""
+    context = RunContext(guests / "wit")
+    expected = {}
+    for scenario in load_all(guests)[0]:
+        trace = run_scenario(context, get_backend(backend), scenario)
+        ran = [s.outcome for s in trace.steps if s.outcome.status is not Status.NOT_RUN]
+        expected[scenario.name] = ["trap" if o.status is Status.TRAP else str(o.value) for o in ran]
+    context.close()
+    observed = run_bare(bare)
+    differ = sorted(name for name in expected if expected[name] != observed.get(name))
+    if differ:
+        raise SystemExit(f"bare baseline does other work than the harness on {backend}: {', '.join(differ)}")
+
+
 def _suite_figures(guests: Path, backend: str, repeat: int) -> dict[str, Timing]:
     bare = prepare(guests, guests / "wit", MODELS[backend], lambda _name: False)
+    _check_same_work(guests, backend, bare)
     _cold(guests, backend)  # process-wide one-offs (WIT resolution, imports) stay out of the figures
     with tempfile.TemporaryDirectory(prefix="hc-bench-cache-") as scratch:
         warm = Path(scratch) / "warm"
