@@ -57,15 +57,14 @@ def _refresh_traces(args: argparse.Namespace, backend: Backend, scenarios: Seque
     harness, wasmtime: ``harness.inputs.fingerprint``) is kept as it is, whoever
     wrote it: this command, or the pytest plugin merging every xdist worker's traces.
     """
-    inputs = fingerprint(scenarios, wit_dir_for(args.guests))
+    limits = Limits(step_timeout_s=args.step_timeout, memory_bytes=args.memory_limit << 20)
+    inputs = fingerprint(scenarios, wit_dir_for(args.guests), limits)
     path = trace_path(args.reports, backend.name)
     if if_stale and _up_to_date(path, inputs):
         print(f"{path} is up to date")
         return EXIT_OK
     ctx = RunContext(
-        wit_dir_for(args.guests),
-        cache_dir=resolve_cache_dir(args.cache_dir, args.no_cache),
-        limits=Limits(step_timeout_s=args.step_timeout, memory_bytes=args.memory_limit << 20),
+        wit_dir_for(args.guests), cache_dir=resolve_cache_dir(args.cache_dir, args.no_cache), limits=limits
     )
     traces, failed = [], 0
     for scenario in scenarios:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
 
+from harness.limits import Limits
 from harness.scenario import MANIFEST, Scenario
 
 #: Bumped when the harness changes what a trace records.
@@ -22,10 +23,11 @@ def _files(scenario: Scenario) -> list[Path]:
     return [scenario.path / MANIFEST, *(c.wat for c in scenario.components)]
 
 
-def fingerprint(scenarios: Iterable[Scenario], wit_dir: Path) -> str:
-    """sha256 over the scenarios' names and files, the WIT files and the tool versions."""
+def fingerprint(scenarios: Iterable[Scenario], wit_dir: Path, limits: Limits) -> str:
+    """sha256 over the scenarios' names and files, the WIT files, the limits and the tool versions."""
     digest = hashlib.sha256()
     digest.update(f"harness {HARNESS_TRACE_VERSION} wasmtime {version('wasmtime')}\n".encode())
+    digest.update(f"limits {limits.step_timeout_s} {limits.memory_bytes}\n".encode())
     for wit in sorted(wit_dir.glob("*.wit")):
         digest.update(wit.name.encode() + b"\0" + wit.read_bytes() + b"\0")
     for scenario in sorted(scenarios, key=lambda s: s.name):

@@ -101,20 +101,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("scenario_case", params)
 
 
+def _limits(config: pytest.Config) -> Limits:
+    try:
+        return Limits(
+            step_timeout_s=config.getoption("step_timeout"), memory_bytes=config.getoption("memory_limit") << 20
+        )
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from error
+
+
 @pytest.fixture(scope="session")
 def run_context(pytestconfig: pytest.Config) -> RunContext:
     if _CONTEXT not in pytestconfig.stash:
-        try:
-            limits = Limits(
-                step_timeout_s=pytestconfig.getoption("step_timeout"),
-                memory_bytes=pytestconfig.getoption("memory_limit") << 20,
-            )
-        except ValueError as error:
-            raise pytest.UsageError(str(error)) from error
         pytestconfig.stash[_CONTEXT] = RunContext(
             wit_dir_for(pytestconfig.getoption("guests")),
             cache_dir=resolve_cache_dir(pytestconfig.getoption("cache_dir"), pytestconfig.getoption("no_cache")),
-            limits=limits,
+            limits=_limits(pytestconfig),
         )
     return pytestconfig.stash[_CONTEXT]
 
@@ -160,6 +162,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     scenarios, _ = load_all(guests)
     for backend, items in traces.items():
         ran = {t["scenario"] for t in items}
-        inputs = fingerprint([s for s in scenarios if s.name in ran], wit_dir_for(guests))
+        inputs = fingerprint([s for s in scenarios if s.name in ran], wit_dir_for(guests), _limits(config))
         trace_set = merge(backend, version("wasmtime"), (Trace.from_dict(t) for t in items), inputs)
         write_atomic(trace_path(reports, backend), trace_set.to_json())

@@ -377,7 +377,7 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 def to_json(report: Report) -> str:
     """Deterministic: sorted keys, no date, the same bytes for the same inputs."""
-    return json.dumps(to_dict(report), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(to_dict(report), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def generated_at(environ: Mapping[str, str] = os.environ) -> datetime:
