@@ -120,7 +120,6 @@ class BackendRun:
     #: Host resources live at teardown, as ``resource#rep`` (the first LOG_LIMIT of live_total).
     live: tuple[str, ...]
     live_total: int
-    teardown_events: tuple[EventView, ...]
     error: str | None
 
 
@@ -253,7 +252,6 @@ def _backend_run(trace: Trace, mismatches: Sequence[Mismatch]) -> BackendRun:
         mismatches=tuple(m.line() for m in mismatches),
         live=tuple(f"{r.resource}#{r.rep}" for r in trace.live[:LOG_LIMIT]),
         live_total=len(trace.live),
-        teardown_events=_events(trace.teardown_events),
         error=trace.error,
     )
 

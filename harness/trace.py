@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,6 @@ class Trace:
     live: tuple[LiveResource, ...] = ()
     #: Set when the scenario could not run at all (bad input, link error).
     error: str | None = None
-    teardown_events: tuple[Event, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,7 +113,6 @@ class Trace:
             "error": self.error,
             "steps": [_step_dict(s) for s in self.steps],
             "live": [{"resource": r.resource, "rep": r.rep} for r in self.live],
-            "teardown_events": [_event_dict(e) for e in self.teardown_events],
         }
 
     @classmethod
@@ -126,7 +124,6 @@ class Trace:
             error=data["error"],
             steps=tuple(_step_from(s) for s in data["steps"]),
             live=tuple(LiveResource(r["resource"], r["rep"]) for r in data["live"]),
-            teardown_events=tuple(_event_from(e) for e in data["teardown_events"]),
         )
 
 
