@@ -16,7 +16,7 @@ from harness.limits import Limits
 from harness.scenario import MANIFEST, Scenario
 
 #: Bumped when the harness changes what a trace records.
-HARNESS_TRACE_VERSION = "1"
+HARNESS_TRACE_VERSION = "2"
 
 
 def _files(scenario: Scenario) -> list[Path]:
