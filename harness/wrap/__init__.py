@@ -1,6 +1,6 @@
 """Generates the component text that wraps a scenario's core modules.
 
-One outer component per scenario and backend (``compose``): it imports the host
+One outer component per scenario and backend (``compose.wrap_scenario``): it imports the host
 interfaces and every guest's core module, and holds one nested component per
 guest (``guest``), which turns the guest's canonical-ABI imports and exports into
 component imports and exports.
@@ -16,10 +16,7 @@ Two handle models differ only here:
 
 from __future__ import annotations
 
-from harness.core import CoreModule
-from harness.scenario import Scenario
-from harness.wit import WitPackage
-from harness.wrap.compose import compose
+from harness.wrap.compose import wrap_scenario
 from harness.wrap.names import (
     DRIVER_FUNC,
     PSEUDO_TABLE,
@@ -29,12 +26,6 @@ from harness.wrap.names import (
     host_import_name,
     pseudo_name,
 )
-
-
-def wrap_scenario(wit: WitPackage, model: HandleModel, scenario: Scenario, cores: dict[str, CoreModule]) -> str:
-    """The outer component text for ``scenario`` under ``model``."""
-    return compose(wit, model, scenario, cores)
-
 
 __all__ = [
     "DRIVER_FUNC",

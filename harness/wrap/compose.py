@@ -19,9 +19,10 @@ from harness.wrap.names import (
 from harness.wrap.types import Scope
 
 
-def compose(wit: WitPackage, model: HandleModel, scenario: Scenario, cores: dict[str, CoreModule]) -> str:
-    """One component holding every guest of ``scenario``, providers instantiated first.
+def wrap_scenario(wit: WitPackage, model: HandleModel, scenario: Scenario, cores: dict[str, CoreModule]) -> str:
+    """The outer component text for ``scenario`` under ``model``.
 
+    One component holds every guest of ``scenario``, providers instantiated first.
     It imports each guest's core module (``core-<name>``, so every backend
     instantiates the very same bytes) and each host interface a guest needs that
     no other guest provides; it exports each guest's driver as ``<name>-run``.
