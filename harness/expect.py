@@ -20,14 +20,6 @@ class Mismatch:
         return f"{where}: expected {self.expected}, observed {self.observed} (rule: {self.rule})"
 
 
-def _expected_text(expectation: Expectation) -> str:
-    if expectation.not_run:
-        return "not run"
-    if expectation.trap is not None:
-        return f"trap {expectation.trap}"
-    return f"value {expectation.value}"
-
-
 def _matches(expectation: Expectation, outcome: Outcome) -> bool:
     if expectation.not_run:
         return outcome.status is Status.NOT_RUN
@@ -49,7 +41,7 @@ def check(scenario: Scenario, trace: Trace, backend: str, fallback: str | None =
             shown = observed.outcome.short()
             if observed.outcome.message:
                 shown += f" ({observed.outcome.message})"
-            mismatches.append(Mismatch(index, _expected_text(expectation), shown, expectation.rule))
+            mismatches.append(Mismatch(index, expectation.short(), shown, expectation.rule))
     teardown = scenario.teardown_expectation(backend, fallback)
     if teardown is not None and teardown.live != len(trace.live):
         live = ", ".join(f"{r.resource}#{r.rep}" for r in trace.live) or "none"
@@ -62,10 +54,11 @@ def explain(scenario: Scenario, trace: Trace, backend: str, fallback: str | None
     rows = [f"{scenario.name} on {backend}: {scenario.title}"]
     if trace.error:
         return "\n".join([*rows, f"  did not run: {trace.error}"])
-    bad = {m.step for m in check(scenario, trace, backend, fallback)}
+    mismatches = check(scenario, trace, backend, fallback)
+    bad = {m.step for m in mismatches}
     for index, (step, observed) in enumerate(zip(scenario.steps, trace.steps, strict=True)):
         expectation = scenario.expectation(step, backend, fallback)
-        expected = _expected_text(expectation) if expectation else "?"
+        expected = expectation.short() if expectation else "?"
         mark = "!!" if index in bad else "ok"
         rows.append(f"  {mark} step {index + 1} {step.component}.run({step.op}, {step.arg}): {step.does}")
         rows.append(
@@ -73,7 +66,7 @@ def explain(scenario: Scenario, trace: Trace, backend: str, fallback: str | None
         )
         if expectation and index in bad:
             rows.append(f"       rule: {expectation.rule}")
-    for mismatch in check(scenario, trace, backend, fallback):
+    for mismatch in mismatches:
         if mismatch.step is None:
             rows.append(f"  !! {mismatch.line()}")
     return "\n".join(rows)

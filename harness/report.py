@@ -31,7 +31,7 @@ from markupsafe import Markup
 from harness.diff import EXPLANATIONS, Category, Divergence
 from harness.expect import Mismatch
 from harness.gate import GateResult, ScenarioVerdict
-from harness.scenario import Expectation, Scenario, Step
+from harness.scenario import Scenario, Step
 from harness.trace import Event, Outcome, Status, StepTrace, Trace, TraceSet
 
 REPORT_FORMAT = 1
@@ -192,16 +192,6 @@ class Report:
     checklist: tuple[ChecklistEntry, ...]
 
 
-def _expected_text(expectation: Expectation | None) -> str | None:
-    if expectation is None:
-        return None
-    if expectation.not_run:
-        return "not run"
-    if expectation.trap is not None:
-        return f"trap {expectation.trap}"
-    return f"value {expectation.value}"
-
-
 def _events(events: Sequence[Event]) -> tuple[EventView, ...]:
     return tuple(EventView(e.kind, e.resource, e.rep, e.detail) for e in events[:LOG_LIMIT])
 
@@ -220,7 +210,7 @@ def _cell(scenario: Scenario, step: Step, trace: StepTrace, backend: str, fallba
         value=outcome.value,
         trap=outcome.trap.value if outcome.trap else None,
         message=outcome.message,
-        expected=_expected_text(expectation),
+        expected=expectation.short() if expectation else None,
         rule=expectation.rule if expectation else "",
         matches=not bad,
         emits=tuple(EmitView(e.component, e.tag, e.value) for e in trace.emits[:LOG_LIMIT]),

@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.errors import InputError
 from harness.trace import TrapKind
@@ -34,6 +34,14 @@ class Expectation:
     value: int | None = None
     trap: str | None = None
     not_run: bool = False
+
+    def short(self) -> str:
+        """The expected outcome in the words ``Outcome.short`` uses for an observed one."""
+        if self.not_run:
+            return "not run"
+        if self.trap is not None:
+            return f"trap {self.trap}"
+        return f"value {self.value}"
 
 
 @dataclass(frozen=True)
@@ -85,16 +93,21 @@ class Scenario:
 
     def expectation(self, step: Step, backend: str, fallback: str | None = None) -> Expectation | None:
         """The step's expectation for ``backend``, its fallback backend, or ``all``."""
-        for key in (backend, fallback, "all"):
-            if key is not None and key in step.expect:
-                return step.expect[key]
-        return None
+        return _for_backend(step.expect, backend, fallback)
 
     def teardown_expectation(self, backend: str, fallback: str | None = None) -> TeardownExpectation | None:
-        for key in (backend, fallback, "all"):
-            if key is not None and key in self.teardown:
-                return self.teardown[key]
-        return None
+        return _for_backend(self.teardown, backend, fallback)
+
+
+_E = TypeVar("_E")
+
+
+def _for_backend(table: Mapping[str, _E], backend: str, fallback: str | None) -> _E | None:
+    """``table``'s entry for ``backend``, else for its fallback backend, else for ``all``."""
+    for key in (backend, fallback, "all"):
+        if key is not None and key in table:
+            return table[key]
+    return None
 
 
 def _line_of(text: str, needle: str, start: int = 0) -> int | None:
