@@ -11,11 +11,11 @@ log), never from a per-scenario table.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.errors import InputError
-from harness.trace import Emit, Event, Outcome, Status, StepTrace, Trace, TraceSet, TrapKind
+from harness.trace import Emit, Outcome, Status, StepTrace, Trace, TraceSet, TrapKind
 
 
 class Category(enum.StrEnum):
@@ -207,8 +207,20 @@ def _dropped_before(earlier: Sequence[tuple[int, Emit]], emit: Emit) -> bool:
     return any(e.tag == "dropped" and (e.component, e.value) == (emit.component, emit.value) for _, e in earlier)
 
 
-def _events_differ_only_in_destroys(left: Iterable[Event], right: Iterable[Event]) -> bool:
-    return [e for e in left if e.kind != "destroy"] == [e for e in right if e.kind != "destroy"]
+_Resource = tuple[str, int]
+
+
+def _moved_destroys(left: StepTrace, right: StepTrace) -> set[_Resource]:
+    """Resources destroyed in this step by one run only, when that is all that differs here."""
+    if not _same_outcome(left.outcome, right.outcome):
+        return set()
+    if [e for e in left.events if e.kind != "destroy"] != [e for e in right.events if e.kind != "destroy"]:
+        return set()
+    return {(e.resource, e.rep) for e in set(left.events) ^ set(right.events)}
+
+
+def _destroyed(trace: Trace) -> set[_Resource]:
+    return {(e.resource, e.rep) for step in trace.steps for e in step.events if e.kind == "destroy"}
 
 
 def _classify(left: Trace, right: Trace, index: int, emits_equal: bool) -> tuple[Category, str]:
@@ -224,41 +236,14 @@ def _classify(left: Trace, right: Trace, index: int, emits_equal: bool) -> tuple
     both_values = lo.status is Status.VALUE and ro.status is Status.VALUE
     if both_values and events_equal and (not emits_equal or lo.value != ro.value):
         return Category.NUMBERING, "same host operations, different values: the guest computed with an index"
-    if _outcomes_equal_but_destroys_moved(left, right, index):
+    moved = _moved_destroys(left.steps[index], right.steps[index])
+    if moved and moved <= _destroyed(left) and moved <= _destroyed(right):
         return Category.DESTRUCTOR_TIMING, "the host destructor ran in another step"
-    if _destroyed_here_but_live_there(left, right, index):
+    if moved and moved <= {(r.resource, r.rep) for trace in (left, right) for r in trace.live}:
         return Category.LEAK, "destroyed in one run, still live at the other's teardown"
     if intent is not None:
         return intent, "explained by what the guest said it did with the handle"
     return Category.OTHER, "no rule explains this difference"
-
-
-def _outcomes_equal_but_destroys_moved(left: Trace, right: Trace, index: int) -> bool:
-    ls, rs = left.steps[index], right.steps[index]
-    if not _same_outcome(ls.outcome, rs.outcome):
-        return False
-    if not _events_differ_only_in_destroys(ls.events, rs.events):
-        return False
-    destroyed = {(e.resource, e.rep) for s in (left, right) for st in s.steps for e in st.events if e.kind == "destroy"}
-    moved = {(e.resource, e.rep) for e in set(ls.events) ^ set(rs.events)}
-    return bool(moved) and moved <= destroyed and _destroyed_in_both(left, right, moved)
-
-
-def _destroyed_here_but_live_there(left: Trace, right: Trace, index: int) -> bool:
-    """Same outcome, and the only difference is a destroy of a resource the other run never frees."""
-    ls, rs = left.steps[index], right.steps[index]
-    if not _same_outcome(ls.outcome, rs.outcome) or not _events_differ_only_in_destroys(ls.events, rs.events):
-        return False
-    moved = {(e.resource, e.rep) for e in set(ls.events) ^ set(rs.events)}
-    live = {(r.resource, r.rep) for t in (left, right) for r in t.live}
-    return bool(moved) and moved <= live
-
-
-def _destroyed_in_both(left: Trace, right: Trace, reps: set[tuple[str, int]]) -> bool:
-    def destroyed(trace: Trace) -> set[tuple[str, int]]:
-        return {(e.resource, e.rep) for st in trace.steps for e in st.events if e.kind == "destroy"}
-
-    return reps <= destroyed(left) and reps <= destroyed(right)
 
 
 def _emit_text(emits: Sequence[tuple[str, str, str]]) -> str:
