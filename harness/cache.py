@@ -165,9 +165,12 @@ class CompileCache:
 
     def entry_path(self, kind: ArtifactKind, content: bytes) -> Path | None:
         """Where the entry for ``content`` lives, or None without a cache directory."""
+        return self._path(kind, self.key(kind, content))
+
+    def _path(self, kind: ArtifactKind, key: bytes) -> Path | None:
         if self.directory is None:
             return None
-        return self.directory / f"{self.key(kind, content).hex()}.{kind.value}"
+        return self.directory / f"{key.hex()}.{kind.value}"
 
     def module(self, wasm: bytes) -> wasmtime.Module:
         """The compiled core module for ``wasm``; raises WasmtimeError if it does not validate."""
@@ -201,7 +204,7 @@ class CompileCache:
         cached = self._memory.get(key)
         if isinstance(cached, expected):
             return cached
-        path = self.entry_path(kind, content)
+        path = self._path(kind, key)
         artifact = self._load(path, key, load) if path is not None else None
         if artifact is None:
             artifact = compile_it()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import wasmtime
@@ -51,8 +52,9 @@ class CoreModule:
     imports: tuple[CoreImport, ...]
     exports: tuple[CoreExport, ...]
 
-    @property
+    @cached_property
     def sha256(self) -> str:
+        """Hashed once: every run of the scenario records it in its trace."""
         return hashlib.sha256(self.wasm).hexdigest()
 
     def export(self, name: str) -> CoreExport | None:
