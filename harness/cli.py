@@ -43,29 +43,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     selected = [s for s in scenarios if not args.k or args.k in s.name]
-    status = _refresh_traces(args, backend, selected, if_stale=args.if_stale and not errors)
+    with _run_context(args) as ctx:
+        status = _refresh_traces(args, ctx, backend, selected, if_stale=args.if_stale and not errors)
     if errors:
         print(f"{len(errors)} scenario(s) could not be loaded")
         return EXIT_INPUT
     return status
 
 
-def _refresh_traces(args: argparse.Namespace, backend: Backend, scenarios: Sequence[Scenario], if_stale: bool) -> int:
+def _run_context(args: argparse.Namespace) -> RunContext:
+    """One engine, compile cache and set of limits for everything a command runs."""
+    limits = Limits.from_options(args.step_timeout, args.memory_limit)
+    cache_dir = resolve_cache_dir(args.cache_dir, args.no_cache)
+    return RunContext(wit_dir_for(args.guests), cache_dir=cache_dir, limits=limits)
+
+
+def _refresh_traces(
+    args: argparse.Namespace, ctx: RunContext, backend: Backend, scenarios: Sequence[Scenario], if_stale: bool
+) -> int:
     """Runs ``scenarios`` on ``backend`` and writes its trace file.
 
     With ``if_stale``, a trace file made from the same inputs (guests, WIT,
     harness, wasmtime: ``harness.inputs.fingerprint``) is kept as it is, whoever
     wrote it: this command, or the pytest plugin merging every xdist worker's traces.
     """
-    limits = Limits(step_timeout_s=args.step_timeout, memory_bytes=args.memory_limit << 20)
-    inputs = fingerprint(scenarios, wit_dir_for(args.guests), limits)
+    inputs = fingerprint(scenarios, ctx.wit_dir, ctx.limits)
     path = trace_path(args.reports, backend.name)
     if if_stale and _up_to_date(path, inputs):
         print(f"{path} is up to date")
         return EXIT_OK
-    ctx = RunContext(
-        wit_dir_for(args.guests), cache_dir=resolve_cache_dir(args.cache_dir, args.no_cache), limits=limits
-    )
     traces, failed = [], 0
     for scenario in scenarios:
         trace = run_scenario(ctx, backend, scenario)
@@ -81,7 +87,6 @@ def _refresh_traces(args: argparse.Namespace, backend: Backend, scenarios: Seque
         else:
             print(f"ok    {scenario.name}: {outcomes}")
         failed += bool(mismatches) or bool(trace.error)
-    ctx.close()
     write_atomic(path, merge(backend.name, version("wasmtime"), traces, inputs).to_json())
     print(f"{len(traces) - failed} passed, {failed} failed on {backend.name}; traces in {path}")
     if any(t.error for t in traces):
@@ -194,7 +199,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
         return EXIT_INPUT
     left, right = get_backend(args.left), get_backend(args.right)
-    statuses = [_refresh_traces(args, backend, scenarios, if_stale=True) for backend in (left, right)]
+    with _run_context(args) as ctx:
+        statuses = [_refresh_traces(args, ctx, backend, scenarios, if_stale=True) for backend in (left, right)]
     left_set, right_set, paths = _read_pair(args)
     result = evaluate(scenarios, left, right, left_set, right_set, paths)
     model = report.build(scenarios, result, left_set, right_set, (left.expectations_from, right.expectations_from))

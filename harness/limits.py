@@ -34,6 +34,11 @@ class Limits:
     step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S
     memory_bytes: int = DEFAULT_MEMORY_BYTES
 
+    @classmethod
+    def from_options(cls, step_timeout_s: float, memory_mib: int) -> Limits:
+        """The limits the ``--step-timeout`` and ``--memory-limit`` (MiB) options ask for."""
+        return cls(step_timeout_s=step_timeout_s, memory_bytes=memory_mib << 20)
+
     def __post_init__(self) -> None:
         if not self.step_timeout_s > 0:
             raise ValueError(f"step timeout must be positive, not {self.step_timeout_s}")

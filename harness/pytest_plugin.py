@@ -103,9 +103,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _limits(config: pytest.Config) -> Limits:
     try:
-        return Limits(
-            step_timeout_s=config.getoption("step_timeout"), memory_bytes=config.getoption("memory_limit") << 20
-        )
+        return Limits.from_options(config.getoption("step_timeout"), config.getoption("memory_limit"))
     except ValueError as error:
         raise pytest.UsageError(str(error)) from error
 
@@ -157,6 +155,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if workeroutput is not None:
         workeroutput[_WORKER_KEY] = json.dumps(traces)
         return
+    if not traces:
+        return
+    # The xdist controller collects nothing itself: the scenarios are read here once.
     reports = config.getoption("reports") or config.rootpath / "reports"
     guests: Path = config.getoption("guests")
     scenarios, _ = load_all(guests)

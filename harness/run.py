@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import wasmtime
@@ -56,8 +57,15 @@ class RunContext:
     def close(self) -> None:
         self.watchdog.close()
 
-    @property
+    def __enter__(self) -> RunContext:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @cached_property
     def wit(self) -> WitPackage:
+        """Resolved on first use, so a broken WIT package fails the scenarios, not the context."""
         return load_wit(self.wit_dir.resolve())
 
     def core(self, path: Path) -> tuple[CoreModule, wasmtime.Module]:
@@ -91,11 +99,9 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
     modules: dict[str, str] = {}
     timeout = ctx.step_timeout_s(scenario)
     try:
-        cores = {}
-        for spec in scenario.components:
-            core, _ = ctx.core(spec.wat)
-            cores[spec.name] = core
-            modules[spec.name] = core.sha256
+        compiled = {spec.name: ctx.core(spec.wat) for spec in scenario.components}
+        cores = {name: core for name, (core, _) in compiled.items()}
+        modules.update((name, core.sha256) for name, core in cores.items())
         text = wrap_scenario(ctx.wit, backend.model, scenario, cores)
         component = ctx.component(text, _blame(scenario))
         host = StreamHost()
@@ -103,8 +109,8 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
         store.set_limits(memory_size=ctx.limits.memory_bytes)
         linker = Linker(ctx.engine)
         with linker.root() as root:
-            for spec in scenario.components:
-                root.add_module(core_import_name(spec.name), ctx.core(spec.wat)[1])
+            for name, (_, module) in compiled.items():
+                root.add_module(core_import_name(name), module)
         backend.define_host(linker, ctx.wit, scenario, host)
         with ctx.watchdog.armed(store, timeout):
             instance = linker.instantiate(store, component)
