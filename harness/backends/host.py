@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from harness.trace import Emit, Event, LiveResource, TrapKind
@@ -146,9 +147,17 @@ class StreamHost:
         """The rep-level implementation of a WIT function of a host interface.
 
         ``caller`` names the calling component where the backend knows it (every
-        interface without resource types is instantiated once per component).
+        interface without resource types is instantiated once per component); only
+        the probe uses it.
         """
-        table: dict[tuple[str, str], Callable[..., Any]] = {
+        if (interface, function) == ("probe", "emit"):
+            return self.emitter(caller)
+        return self._implementations[(interface, function)]
+
+    @cached_property
+    def _implementations(self) -> dict[tuple[str, str], Callable[..., Any]]:
+        """The streams and host functions, built once per host rather than once per lookup."""
+        return {
             ("host", "open-input"): self.open_input,
             ("host", "open-output"): self.open_output,
             ("streams", "[method]input-stream.read"): self.read,
@@ -160,9 +169,7 @@ class StreamHost:
             ("streams", "[method]output-stream.subscribe"): self.subscribe("output-stream"),
             ("streams", "[method]output-stream.close"): self.close("output-stream"),
             ("streams", "[method]pollable.ready"): self.ready,
-            ("probe", "emit"): self.emitter(caller),
         }
-        return table[(interface, function)]
 
 
 #: Interfaces the host serves (short names); the rest come from guests.
