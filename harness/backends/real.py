@@ -45,11 +45,12 @@ class RealBackend(Backend):
             for short in HOST_INTERFACES:
                 iface = wit.interface(short)
                 shared = wit.mentions_resources(iface)
-                names = {
-                    host_import_name(self.model, spec.name, iface.qualified, shared) for spec in scenario.components
+                # A shared instance serves every component, so its functions cannot name a caller.
+                callers = {
+                    host_import_name(self.model, spec.name, iface.qualified, shared): "" if shared else spec.name
+                    for spec in scenario.components
                 }
-                for import_name in sorted(names):
-                    caller = "" if shared else import_name.removesuffix(f"-{short}")
+                for import_name, caller in sorted(callers.items()):
                     with root.add_instance(import_name) as inst:
                         for name, index in iface.types:
                             if wit.kind(index) == "resource":
