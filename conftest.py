@@ -1,3 +1,3 @@
 """Root pytest glue: loads the handle-compat pytest plugin."""
 
-pytest_plugins = ["harness.pytest_plugin"]
+pytest_plugins = ["harness.present.pytest_plugin"]

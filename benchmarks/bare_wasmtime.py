@@ -19,10 +19,11 @@ from typing import Any
 import wasmtime
 from wasmtime.component import Component, Linker, LinkerInstance, ResourceHost, ResourceType
 
-from harness.core import compile_core
-from harness.scenario import MANIFEST, discover
-from harness.wit import load_wit
-from harness.wrap import HandleModel, core_import_name, driver_export_name, wrap_scenario
+from harness.execute.core import compile_core
+from harness.execute.wrap import core_import_name, driver_export_name, wrap_scenario
+from harness.model.scenario import MANIFEST, discover
+from harness.model.vocabulary import HandleModel
+from harness.model.wit import load_wit
 
 HOST_RESOURCE_IDS = {"pollable": 1, "input-stream": 2, "output-stream": 3}
 
@@ -40,7 +41,7 @@ class BareScenario:
 
 def prepare(guests: Path, wit_dir: Path, model: HandleModel, skip: Callable[[str], bool]) -> list[BareScenario]:
     """Component text and core bytes of every scenario, as the harness wraps them (untimed)."""
-    from harness.scenario import load_scenario
+    from harness.model.scenario import load_scenario
 
     wit = load_wit(wit_dir.resolve())
     engine = wasmtime.Engine()

@@ -44,15 +44,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_wasmtime import BareScenario, compile_all, instance_exports, prepare, run_bare
 from wasmtime.component import Component, Linker
 
-from harness.backends import get_backend
-from harness.cache import CompileCache, EngineSettings
-from harness.cli import main as harness_main
-from harness.limits import Limits
-from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
-from harness.run import RunContext, run_scenario
-from harness.scenario import load_all, load_scenario
-from harness.trace import Status
-from harness.wrap import HandleModel, core_import_name, driver_export_name
+from harness.execute.backends import get_backend
+from harness.execute.cache import CompileCache, EngineSettings
+from harness.execute.limits import Limits
+from harness.execute.run import RunContext, run_scenario
+from harness.execute.wrap import core_import_name, driver_export_name
+from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT
+from harness.model.scenario import load_all, load_scenario
+from harness.model.trace import Status
+from harness.model.vocabulary import HandleModel
+from harness.present.cli import main as harness_main
 
 BACKENDS = ("pseudo", "real")
 MODELS = {"pseudo": HandleModel.PSEUDO, "real": HandleModel.REAL}

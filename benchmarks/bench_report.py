@@ -25,14 +25,14 @@ from typing import Any, TypeVar
 
 from selenium.webdriver.chrome.webdriver import WebDriver
 
-from harness import report
-from harness.backends import get_backend
-from harness.files import write_atomic
-from harness.gate import evaluate
-from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
-from harness.run import RunContext, run_scenario
-from harness.scenario import Scenario, load_all
-from harness.trace import Trace, TraceSet, merge
+from harness.compare.gate import evaluate
+from harness.execute.backends import get_backend
+from harness.execute.run import RunContext, run_scenario
+from harness.model.files import write_atomic
+from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT
+from harness.model.scenario import Scenario, load_all
+from harness.model.trace import Trace, TraceSet, merge
+from harness.present import report
 from suites import browser
 
 RESULTS = PROJECT_ROOT / "benchmarks" / "REPORT_RESULTS.md"

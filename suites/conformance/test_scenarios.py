@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.expect import check, explain
-from harness.pytest_plugin import ScenarioRun
+from harness.compare.expect import check, explain
+from harness.present.pytest_plugin import ScenarioRun
 
 
 def test_scenario(scenario_run: ScenarioRun) -> None:

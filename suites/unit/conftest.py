@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.paths import BUILTIN_GUESTS
-from harness.run import RunContext
+from harness.execute.run import RunContext
+from harness.model.paths import BUILTIN_GUESTS
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.backends import get_backend
-from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
-from harness.run import RunContext, run_scenario
-from harness.scenario import load_scenario
-from harness.trace import Trace
+from harness.execute.backends import get_backend
+from harness.execute.run import RunContext, run_scenario
+from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT
+from harness.model.scenario import load_scenario
+from harness.model.trace import Trace
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: Small scenarios, each built to show one behaviour; they all meet their manifests.

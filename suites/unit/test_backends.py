@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.backends import available, get_backend
-from harness.errors import InputError
-from harness.wrap import HandleModel
+from harness.execute.backends import available, get_backend
+from harness.model.errors import InputError
+from harness.model.vocabulary import HandleModel
 
 
 def test_shipped_backends_are_registered() -> None:

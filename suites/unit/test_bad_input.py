@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import EXIT_INPUT
-from harness.paths import trace_path
-from harness.scenario import MANIFEST
-from harness.trace import Status, TraceSet
+from harness.model.paths import trace_path
+from harness.model.scenario import MANIFEST
+from harness.model.trace import Status, TraceSet
+from harness.present.cli import EXIT_INPUT
 from suites.unit.support import (
     BASELINE,
     FIXTURE_GUESTS,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from harness.cache import (
+from harness.execute.cache import (
     CACHE_DIR_ENV,
     HEADER_SIZE,
     ArtifactKind,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from harness.backends import get_backend
-from harness.catalog import Coverage, load_rules, render_table, with_table
-from harness.paths import BUILTIN_GUESTS
-from harness.run import RunContext, run_scenario
-from harness.scenario import load_all, load_scenario
-from harness.trace import Status
+from harness.execute.backends import get_backend
+from harness.execute.run import RunContext, run_scenario
+from harness.model.catalog import Coverage, load_rules, render_table, with_table
+from harness.model.paths import BUILTIN_GUESTS
+from harness.model.scenario import load_all, load_scenario
+from harness.model.trace import Status
 
 RULES = load_rules(BUILTIN_GUESTS)
 TRAP_CLAIMS = [(r.id, c) for r in RULES for c in r.covered if c.trap]

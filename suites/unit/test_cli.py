@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import EXIT_DIFFERS, EXIT_OK
-from harness.paths import BUILTIN_GUESTS, trace_path
-from harness.scenario import MANIFEST
-from harness.trace import TraceSet
+from harness.model.paths import BUILTIN_GUESTS, trace_path
+from harness.model.scenario import MANIFEST
+from harness.model.trace import TraceSet
+from harness.present.cli import EXIT_DIFFERS, EXIT_OK
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, run_cli
 
 

@@ -9,8 +9,8 @@ import pytest
 import wasmtime
 from wasmtime.component import Component, Linker
 
-from harness.core import CoreFunc, CoreModule, compile_core
-from harness.errors import InputError
+from harness.execute.core import CoreFunc, CoreModule, compile_core
+from harness.model.errors import InputError
 from suites.unit.support import BASELINE, MISFIT_WATS, line_of
 
 A_WAT = BASELINE / "a.wat"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.paths import PROJECT_ROOT, trace_path
+from harness.model.paths import PROJECT_ROOT, trace_path
 
 BACKENDS = ("pseudo", "real")
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from harness.backends import get_backend
-from harness.diff import Category, diff_traces
-from harness.paths import BUILTIN_GUESTS
-from harness.run import RunContext, run_scenario
-from harness.scenario import load_scenario
-from harness.trace import Emit, Event, LiveResource, Outcome, Status, StepTrace, Trace, TrapKind
+from harness.compare.diff import diff_traces
+from harness.execute.backends import get_backend
+from harness.execute.run import RunContext, run_scenario
+from harness.model.paths import BUILTIN_GUESTS
+from harness.model.scenario import load_scenario
+from harness.model.trace import Emit, Event, LiveResource, Outcome, Status, StepTrace, Trace
+from harness.model.vocabulary import Category, TrapKind
 
 VALUE_1 = Outcome(Status.VALUE, value=1)
 UNKNOWN = Outcome(Status.TRAP, trap=TrapKind.UNKNOWN_HANDLE, message="unknown handle index 1")

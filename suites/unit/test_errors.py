@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.errors import InputError
+from harness.model.errors import InputError
 
 
 def test_error_with_a_line_renders_path_line_message() -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends import get_backend
-from harness.expect import check, explain
-from harness.paths import BUILTIN_GUESTS
-from harness.run import RunContext, run_scenario
-from harness.scenario import MANIFEST, Scenario, discover, load_scenario
-from harness.trace import Trace
+from harness.compare.expect import check, explain
+from harness.execute.backends import get_backend
+from harness.execute.run import RunContext, run_scenario
+from harness.model.paths import BUILTIN_GUESTS
+from harness.model.scenario import MANIFEST, Scenario, discover, load_scenario
+from harness.model.trace import Trace
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, MISFIT_WATS, copy_scenario, write_scenario
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.files import write_atomic
+from harness.model.files import write_atomic
 
 
 def test_write_creates_missing_folders(tmp_path: Path) -> None:

@@ -10,16 +10,18 @@ from typing import Any, ClassVar
 
 import pytest
 
-from harness.backends import Backend, get_backend
-from harness.backends.host import HostTrap, StreamHost
-from harness.backends.pseudo import PseudoBackend
-from harness.backends.pseudo_table import Entry, PseudoTable
-from harness.backends.real import RealBackend
-from harness.gate import GateResult, evaluate
-from harness.paths import BUILTIN_GUESTS
-from harness.run import RunContext, run_scenario
-from harness.scenario import Scenario, load_all, load_scenario
-from harness.trace import TraceSet, TrapKind, merge
+from harness.compare.gate import GateResult, evaluate
+from harness.execute.backends import Backend, get_backend
+from harness.execute.backends.host import StreamHost
+from harness.execute.backends.pseudo import PseudoBackend
+from harness.execute.backends.pseudo_table import Entry, PseudoTable
+from harness.execute.backends.real import RealBackend
+from harness.execute.host_trap import HostTrap
+from harness.execute.run import RunContext, run_scenario
+from harness.model.paths import BUILTIN_GUESTS
+from harness.model.scenario import Scenario, load_all, load_scenario
+from harness.model.trace import TraceSet, merge
+from harness.model.vocabulary import TrapKind
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,9 +15,9 @@ import pytest
 import wasmtime
 from wasmtime.component import Component
 
-from harness.cache import ArtifactKind, EngineSettings, decode_entry
-from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT, trace_path
-from harness.trace import TraceSet
+from harness.execute.cache import ArtifactKind, EngineSettings, decode_entry
+from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT, trace_path
+from harness.model.trace import TraceSet
 
 COUNT = 80
 GUEST = """(module

@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 
-from harness.backends import get_backend
-from harness.errors import InputError
-from harness.expect import check
-from harness.limits import Limits
-from harness.paths import BUILTIN_GUESTS
-from harness.run import RunContext
-from harness.scenario import MANIFEST, load_scenario
-from harness.trace import Emit, Status, TrapKind
-from harness.traps import OUT_OF_MEMORY_TAG, reported_out_of_memory
+from harness.compare.expect import check
+from harness.execute.backends import get_backend
+from harness.execute.limits import Limits
+from harness.execute.run import RunContext
+from harness.execute.traps import OUT_OF_MEMORY_TAG, reported_out_of_memory
+from harness.model.errors import InputError
+from harness.model.paths import BUILTIN_GUESTS
+from harness.model.scenario import MANIFEST, load_scenario
+from harness.model.trace import Emit, Status
+from harness.model.vocabulary import TrapKind
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, emitted, run
 
 BACKENDS = ("pseudo", "pseudo-reuse", "real")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.backends.host import HostTrap
-from harness.backends.pseudo_table import FIRST_KEY, AllocationPolicy, PseudoTable
-from harness.run import RunContext
-from harness.trace import TrapKind
+from harness.execute.backends.pseudo_table import FIRST_KEY, AllocationPolicy, PseudoTable
+from harness.execute.host_trap import HostTrap
+from harness.execute.run import RunContext
+from harness.model.vocabulary import TrapKind
 from suites.unit.support import FIXTURE_GUESTS, emitted, run
 
 

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.paths import PROJECT_ROOT, trace_path
-from harness.trace import TraceSet
+from harness.model.paths import PROJECT_ROOT, trace_path
+from harness.model.trace import TraceSet
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario
 
 TEST_FILE = """
-from harness.expect import check, explain
-from harness.pytest_plugin import ScenarioRun
+from harness.compare.expect import check, explain
+from harness.present.pytest_plugin import ScenarioRun
 
 
 def test_scenario(scenario_run: ScenarioRun) -> None:
@@ -49,7 +49,17 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     (root / "test_conformance.py").write_text(TEST_FILE, encoding="utf-8")
     reports = root / "reports"
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HANDLE_COMPAT_CACHE_DIR": str(root / "cache")}
-    args = ["-p", "harness.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:xdist", "-rA", "--rootdir", str(root)]
+    args = [
+        "-p",
+        "harness.present.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-rA",
+        "--rootdir",
+        str(root),
+    ]
     args += ["--guests", str(guests), "--backend", "pseudo", "--backend", "real", "--reports", str(reports)]
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", str(root / "test_conformance.py"), *args],

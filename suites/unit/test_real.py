@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.run import RunContext
+from harness.execute.run import RunContext
 from suites.unit.support import FIXTURE_GUESTS, emitted, run
 
 

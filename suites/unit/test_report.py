@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from harness import report
-from harness.backends import get_backend
-from harness.gate import evaluate
-from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
-from harness.run import RunContext, run_scenario
-from harness.scenario import Scenario, load_all, load_scenario
-from harness.trace import Event, Outcome, Status, Trace, TrapKind, merge
+from harness.compare.gate import evaluate
+from harness.execute.backends import get_backend
+from harness.execute.run import RunContext, run_scenario
+from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT
+from harness.model.scenario import Scenario, load_all, load_scenario
+from harness.model.trace import Event, Outcome, Status, Trace, merge
+from harness.model.vocabulary import TrapKind
+from harness.present import report
 from suites.unit.support import copy_scenario, run_cli
 
 WHEN = datetime(2024, 1, 2, 3, 4, tzinfo=UTC)

@@ -19,8 +19,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
-from harness.files import write_atomic
-from harness.paths import BUILTIN_GUESTS, PROJECT_ROOT
+from harness.model.files import write_atomic
+from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT
 from suites import browser
 from suites.unit.support import run_cli
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.paths import BUILTIN_GUESTS
-from harness.run import RunContext
-from harness.scenario import MANIFEST
-from harness.trace import LiveResource, Status
+from harness.execute.run import RunContext
+from harness.model.paths import BUILTIN_GUESTS
+from harness.model.scenario import MANIFEST
+from harness.model.trace import LiveResource, Status
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, MISFIT_WATS, run, write_scenario
 
 BACKENDS = ("pseudo", "pseudo-reuse", "real")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InputError
-from harness.scenario import MANIFEST, Scenario, discover, load_all, load_scenario
+from harness.model.errors import InputError
+from harness.model.scenario import MANIFEST, Scenario, discover, load_all, load_scenario
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, line_of, write_scenario
 
 A_WAT = BASELINE / "a.wat"

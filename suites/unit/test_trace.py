@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from harness.errors import InputError
-from harness.paths import BUILTIN_GUESTS
-from harness.run import RunContext
-from harness.trace import TRACE_FORMAT, TraceSet, merge
+from harness.execute.run import RunContext
+from harness.model.errors import InputError
+from harness.model.paths import BUILTIN_GUESTS
+from harness.model.trace import TRACE_FORMAT, TraceSet, merge
 from suites.unit.support import FIXTURE_GUESTS, MISFIT_WATS, run, write_scenario
 
 #: Fixture scenarios whose traces hold values, traps, not-run steps, emits from two

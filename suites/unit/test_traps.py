@@ -10,10 +10,11 @@ import pytest
 import wasmtime
 from wasmtime.component import Component, Linker
 
-from harness.backends.host import HostTrap
-from harness.run import RunContext
-from harness.trace import Status, TrapKind
-from harness.traps import cause_of, classify
+from harness.execute.host_trap import HostTrap
+from harness.execute.run import RunContext
+from harness.execute.traps import cause_of, classify
+from harness.model.trace import Status
+from harness.model.vocabulary import TrapKind
 from suites.unit.support import FIXTURE_GUESTS, run
 
 #: Drops index 5 of a resource table that has never held anything.

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InputError
-from harness.paths import BUILTIN_GUESTS
-from harness.wit import load_wit
+from harness.model.errors import InputError
+from harness.model.paths import BUILTIN_GUESTS
+from harness.model.wit import load_wit
 
 
 def test_builtin_package_has_its_interfaces() -> None:

@@ -11,11 +11,12 @@ import pytest
 import wasmtime
 from wasmtime.component import Component
 
-from harness.errors import InputError
-from harness.paths import BUILTIN_GUESTS
-from harness.run import RunContext
-from harness.scenario import MANIFEST, Scenario, discover, load_scenario
-from harness.wrap import HandleModel, pseudo_name, wrap_scenario
+from harness.execute.run import RunContext
+from harness.execute.wrap import pseudo_name, wrap_scenario
+from harness.model.errors import InputError
+from harness.model.paths import BUILTIN_GUESTS
+from harness.model.scenario import MANIFEST, Scenario, discover, load_scenario
+from harness.model.vocabulary import HandleModel
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, MISFIT_WATS, run, write_scenario
 
 OWN_TRANSFER = BUILTIN_GUESTS / "own-transfer"

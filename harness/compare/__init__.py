@@ -1,0 +1,1 @@
+"""Comparing traces: expectations, the differ, the gate and the baseline; pure functions, no wasmtime."""

@@ -1,0 +1,178 @@
+"""The conformance gate: expected outcomes per backend, declared divergences per pair.
+
+The baseline is the manifests themselves: each step's ``expect.<backend>`` and
+the scenario's ``diverges`` list (the categories intended between a pseudo-handle
+backend and a real-handle one). A reviewed change to a manifest is a reviewed
+change to the baseline. The gate passes when every backend matched its
+expectations and the observed divergences equal the declared ones.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from harness.compare.diff import ScenarioDiff, check_comparable, diff_traces
+from harness.compare.expect import Mismatch, check
+from harness.model.errors import InputError
+from harness.model.scenario import Scenario
+from harness.model.trace import TraceSet
+from harness.model.vocabulary import BackendFacts
+
+SUMMARY_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ScenarioVerdict:
+    scenario: str
+    #: Backend name -> mismatches against the manifest's expectations.
+    mismatches: Mapping[str, tuple[Mismatch, ...]]
+    diff: ScenarioDiff
+    #: Declared categories for this pair, or None when the pair is not held to them.
+    declared: tuple[str, ...] | None
+
+    @property
+    def observed(self) -> tuple[str, ...]:
+        return self.diff.categories
+
+    @property
+    def divergence_ok(self) -> bool:
+        return self.declared is None or self.declared == self.observed
+
+    @property
+    def passed(self) -> bool:
+        return self.divergence_ok and not any(self.mismatches.values())
+
+
+@dataclass(frozen=True)
+class GateResult:
+    left: str
+    right: str
+    verdicts: tuple[ScenarioVerdict, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.verdicts)
+
+    @property
+    def failures(self) -> list[ScenarioVerdict]:
+        return [v for v in self.verdicts if not v.passed]
+
+
+def declared_divergences(scenario: Scenario, left: BackendFacts, right: BackendFacts) -> tuple[str, ...] | None:
+    """What the manifest declares for this pair.
+
+    ``diverges`` speaks of a pseudo-handle backend against a real-handle one; two
+    backends of the same model are held to their per-backend expectations only.
+    """
+    if left.model is right.model:
+        return None
+    return scenario.diverges
+
+
+def evaluate(
+    scenarios: Sequence[Scenario],
+    left: BackendFacts,
+    right: BackendFacts,
+    left_set: TraceSet,
+    right_set: TraceSet,
+    paths: tuple[Path, Path],
+) -> GateResult:
+    """Checks both trace sets against the manifests; raises InputError on unusable input."""
+    check_comparable(left_set, right_set, str(paths[0]), str(paths[1]))
+    known = {s.name for s in scenarios}
+    for trace_set, path in zip((left_set, right_set), paths, strict=True):
+        unknown = sorted(set(trace_set.traces) - known)
+        if unknown:
+            raise InputError(path, f"traces for scenarios no manifest declares: {', '.join(unknown)}")
+        missing = sorted(known - set(trace_set.traces))
+        if missing:
+            raise InputError(path, f"no trace for scenarios {', '.join(missing)}: run `tox -e {trace_set.backend}`")
+    verdicts = []
+    for scenario in scenarios:
+        lt, rt = left_set.traces[scenario.name], right_set.traces[scenario.name]
+        mismatches = {
+            left.name: tuple(check(scenario, lt, left.name, left.expectations_from)),
+            right.name: tuple(check(scenario, rt, right.name, right.expectations_from)),
+        }
+        declared = declared_divergences(scenario, left, right)
+        verdicts.append(ScenarioVerdict(scenario.name, mismatches, diff_traces(lt, rt), declared))
+    return GateResult(left.name, right.name, tuple(verdicts))
+
+
+def describe_failure(verdict: ScenarioVerdict) -> list[str]:
+    """Readable lines for one failing scenario: expected, observed, first divergent step."""
+    lines = [f"FAIL {verdict.scenario}"]
+    if not verdict.divergence_ok:
+        declared = ", ".join(verdict.declared or ()) or "same"
+        observed = ", ".join(verdict.observed) or "same"
+        lines.append(f"  divergences: declared [{declared}], observed [{observed}]")
+        first = verdict.diff.first
+        if first is not None:
+            where = "teardown" if first.step is None else f"step {first.step + 1}"
+            lines.append(f"  first divergent {where}: {first.left} vs {first.right} ({first.category}: {first.detail})")
+    for backend, mismatches in verdict.mismatches.items():
+        lines.extend(f"  {backend} {m.line()}" for m in mismatches)
+    return lines
+
+
+def _first_divergence(diff: ScenarioDiff) -> dict[str, Any] | None:
+    first = diff.first
+    if first is None:
+        return None
+    return {
+        "step": first.step,
+        "category": first.category.value,
+        "left": first.left,
+        "right": first.right,
+        "detail": first.detail,
+    }
+
+
+def summary(result: GateResult) -> dict[str, Any]:
+    """The gate's machine-readable summary (schema in reports/README.md)."""
+    scenarios = [
+        {
+            "name": verdict.scenario,
+            "passed": verdict.passed,
+            "declared": None if verdict.declared is None else list(verdict.declared),
+            "observed": list(verdict.observed),
+            "first_divergence": _first_divergence(verdict.diff),
+            "mismatches": {b: [m.line() for m in ms] for b, ms in sorted(verdict.mismatches.items())},
+        }
+        for verdict in result.verdicts
+    ]
+    return {
+        "format": SUMMARY_FORMAT,
+        "left": result.left,
+        "right": result.right,
+        "passed": result.passed,
+        "counts": {"scenarios": len(result.verdicts), "failed": len(result.failures)},
+        "scenarios": scenarios,
+    }
+
+
+def summary_json(result: GateResult) -> str:
+    return json.dumps(summary(result), sort_keys=True, indent=1) + "\n"
+
+
+def junit_xml(result: GateResult) -> str:
+    """JUnit XML: one test case per scenario, so any CI system can show the gate."""
+    suite = ElementTree.Element(
+        "testsuite",
+        name=f"handle-compat gate {result.left} vs {result.right}",
+        tests=str(len(result.verdicts)),
+        failures=str(len(result.failures)),
+    )
+    for verdict in result.verdicts:
+        case = ElementTree.SubElement(suite, "testcase", classname="handle-compat.gate", name=verdict.scenario)
+        if not verdict.passed:
+            lines = describe_failure(verdict)
+            failure = ElementTree.SubElement(case, "failure", message=lines[1].strip() if len(lines) > 1 else "failed")
+            failure.text = "\n".join(lines)
+    ElementTree.indent(suite)
+    return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,0 +1,1 @@
+"""Running scenarios: wrapping core modules into components, backends, limits, the compile cache, the runner."""

@@ -1,0 +1,76 @@
+"""The door every host backend uses, the shipped ones included.
+
+A backend says which handle model its guests are wrapped for and defines the
+host side of the WIT package in a component linker. Everything else (wrapping,
+running, tracing) is the harness's job, so a third-party host is one small class
+registered under the ``handle_compat.backends`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from wasmtime.component import Linker
+
+from harness.execute.backends.host import StreamHost
+from harness.model.scenario import Scenario
+from harness.model.vocabulary import HandleModel
+from harness.model.wit import Function, WitPackage
+
+
+@dataclass(frozen=True)
+class HandleSlots:
+    """Where a WIT function carries handles: resource per param position, and in its result."""
+
+    params: tuple[str | None, ...]
+    result: str | None
+
+
+def handle_slots(wit: WitPackage, fn: Function) -> HandleSlots:
+    """Finds the handle-typed params and result of ``fn`` (top level only)."""
+
+    def resource(ref: Any) -> str | None:
+        index = wit.resource_of(ref)
+        return None if index is None else wit.type_name(index)
+
+    return HandleSlots(tuple(resource(p.type) for p in fn.params), resource(fn.result))
+
+
+class Backend(ABC):
+    """A host for one handle model."""
+
+    name: ClassVar[str]
+    model: ClassVar[HandleModel]
+    #: Backend whose expectations apply where a manifest names none for this one.
+    expectations_from: ClassVar[str | None] = None
+    summary: ClassVar[str] = ""
+
+    @abstractmethod
+    def define_host(self, linker: Linker, wit: WitPackage, scenario: Scenario, host: StreamHost) -> None:
+        """Defines every host import the wrapped scenario needs in ``linker``."""
+
+
+HostFunc = Callable[..., Any]
+
+
+def adapt(
+    impl: HostFunc,
+    slots: HandleSlots,
+    to_rep: Callable[[Any, Any, str], int],
+    from_rep: Callable[[Any, int, str], Any],
+) -> HostFunc:
+    """Wraps a rep-level host function for one handle model.
+
+    ``to_rep(store, handle, resource)`` turns an incoming handle into a rep;
+    ``from_rep(store, rep, resource)`` turns a new rep into the handle returned.
+    """
+
+    def host_func(store: Any, *args: Any) -> Any:
+        reps = [a if r is None else to_rep(store, a, r) for a, r in zip(args, slots.params, strict=True)]
+        result = impl(*reps)
+        return result if slots.result is None else from_rep(store, result, slots.result)
+
+    return host_func

@@ -1,0 +1,104 @@
+"""The ``pseudo`` backend: every handle is a ``u32`` into one table per store."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from wasmtime.component import Linker
+
+from harness.execute.backends.base import Backend, adapt, handle_slots
+from harness.execute.backends.host import HOST_INTERFACES, HOST_RESOURCES, StreamHost
+from harness.execute.backends.pseudo_table import AllocationPolicy, PseudoTable
+from harness.execute.wrap import host_import_name, pseudo_name
+from harness.model.scenario import Scenario
+from harness.model.vocabulary import HandleModel
+from harness.model.wit import WitPackage
+
+
+class PseudoBackend(Backend):
+    """Pseudo-handles as the mid-2023 WASI host had them: no isolation, no own/borrow."""
+
+    name: ClassVar[str] = "pseudo"
+    model: ClassVar[HandleModel] = HandleModel.PSEUDO
+    policy: ClassVar[AllocationPolicy] = AllocationPolicy.MONOTONIC
+    summary: ClassVar[str] = "one u32 table per store, keys from 3, never reused"
+
+    def new_table(self) -> PseudoTable:
+        return PseudoTable(self.policy)
+
+    def define_host(self, linker: Linker, wit: WitPackage, scenario: Scenario, host: StreamHost) -> None:
+        table = self.new_table()
+        lent: dict[str, set[int]] = {spec.name: set() for spec in scenario.components}
+        with linker.root() as root:
+            for spec in scenario.components:
+                for short in HOST_INTERFACES:
+                    iface = wit.interface(short)
+                    import_name = host_import_name(
+                        self.model, spec.name, iface.qualified, wit.mentions_resources(iface)
+                    )
+                    with root.add_instance(import_name) as inst:
+                        for fn in iface.functions:
+                            impl = host.implementation(short, fn.name, spec.name)
+                            inst.add_func(pseudo_name(fn.name), self._adapt(impl, wit, fn, table, spec.name))
+                with root.add_instance(f"{spec.name}-table") as inst:
+                    self._define_intrinsics(inst, wit, table, host, spec.name, lent[spec.name])
+
+    def _adapt(self, impl: Any, wit: WitPackage, fn: Any, table: PseudoTable, caller: str) -> Any:
+        return adapt(
+            impl,
+            handle_slots(wit, fn),
+            to_rep=lambda _store, index, resource: self.lookup(table, caller, index, resource).rep,
+            from_rep=lambda _store, rep, resource: table.insert(resource, rep, caller),
+        )
+
+    def lookup(self, table: PseudoTable, caller: str, index: int, resource: str) -> Any:
+        """Resolves a guest's index; the caller is known but, under pseudo-handles, ignored."""
+        return table.get(index, resource)
+
+    def _define_intrinsics(
+        self, inst: Any, wit: WitPackage, table: PseudoTable, host: StreamHost, caller: str, lent: set[int]
+    ) -> None:
+        """``[resource-*]`` over the global table, and the borrow scope of the current call.
+
+        ``lent`` holds the indices passed to ``caller`` as borrows in the call it is
+        running: dropping one of those ends the borrow and leaves the lender's
+        resource alone, as guests written for real handles do.
+        """
+
+        def borrow_begin(_store: Any, index: int) -> None:
+            lent.add(index)
+
+        def borrow_end(_store: Any) -> None:
+            lent.clear()
+
+        inst.add_func("borrow-begin", borrow_begin)
+        inst.add_func("borrow-end", borrow_end)
+        for _, resource in wit.resources():
+
+            def new(_store: Any, rep: int, resource: str = resource) -> int:
+                return table.insert(resource, rep, caller)
+
+            def rep_of(_store: Any, index: int, resource: str = resource) -> int:
+                return int(self.lookup(table, caller, index, resource).rep)
+
+            def drop(_store: Any, index: int, resource: str = resource) -> None:
+                entry = self.lookup(table, caller, index, resource)
+                if index in lent:
+                    lent.discard(index)
+                    return
+                if resource in HOST_RESOURCES:
+                    host.destroy(resource, entry.rep)
+                table.remove(index, resource)
+
+            inst.add_func(f"resource-new-{resource}", new)
+            inst.add_func(f"resource-rep-{resource}", rep_of)
+            inst.add_func(f"resource-drop-{resource}", drop)
+
+
+class PseudoReuseBackend(PseudoBackend):
+    """The pseudo table with a free list: the most recently freed index comes back first."""
+
+    name: ClassVar[str] = "pseudo-reuse"
+    policy: ClassVar[AllocationPolicy] = AllocationPolicy.REUSE
+    expectations_from: ClassVar[str | None] = "pseudo"
+    summary: ClassVar[str] = "one u32 table per store, keys from 3, freed keys reused last-freed-first"

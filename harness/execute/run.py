@@ -1,0 +1,169 @@
+"""Runs a scenario on a backend and records its Trace.
+
+All components of a scenario live in one store and one outer component. A trap
+poisons the component instance (wasmtime refuses to enter it again), so every
+step after a trap is recorded as ``not-run`` on every backend alike.
+
+Every guest call (instantiation included) runs under the context's limits: a
+deadline (``timeout``) and a cap on each linear memory (``resource-limit``), so a
+runaway guest ends its own scenario and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+import wasmtime
+from wasmtime.component import Component, Linker
+
+from harness.execute.backends.base import Backend
+from harness.execute.backends.host import StreamHost
+from harness.execute.cache import CompileCache, EngineSettings
+from harness.execute.core import CoreModule, compile_core
+from harness.execute.limits import Limits, Watchdog
+from harness.execute.traps import OUT_OF_MEMORY_TAG, cause_of, classify, reported_out_of_memory
+from harness.execute.wrap import core_import_name, driver_export_name, wrap_scenario
+from harness.model.errors import InputError
+from harness.model.scenario import MANIFEST, Scenario
+from harness.model.trace import Emit, Outcome, Status, StepTrace, Trace
+from harness.model.vocabulary import TrapKind
+from harness.model.wit import WitPackage, load_wit
+
+
+@dataclass
+class RunContext:
+    """What one process shares across runs: the engine, compiled code, limits.
+
+    ``cache_dir`` is where compiled code is kept between processes (None: no
+    disk cache). Call ``close`` when done to stop the deadline watchdog.
+    """
+
+    wit_dir: Path
+    cache_dir: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+    settings: EngineSettings = field(init=False, default_factory=EngineSettings)
+    engine: wasmtime.Engine = field(init=False)
+    cache: CompileCache = field(init=False)
+    watchdog: Watchdog = field(init=False)
+    _cores: dict[Path, tuple[CoreModule, wasmtime.Module]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.engine = self.settings.engine()
+        self.cache = CompileCache(self.engine, self.settings, self.cache_dir)
+        self.watchdog = Watchdog(self.engine)
+
+    def close(self) -> None:
+        self.watchdog.close()
+
+    def __enter__(self) -> RunContext:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @cached_property
+    def wit(self) -> WitPackage:
+        """Resolved on first use, so a broken WIT package fails the scenarios, not the context."""
+        return load_wit(self.wit_dir.resolve())
+
+    def core(self, path: Path) -> tuple[CoreModule, wasmtime.Module]:
+        key = path.resolve()
+        if key not in self._cores:
+            self._cores[key] = compile_core(self.engine, path, self.cache.module)
+        return self._cores[key]
+
+    def component(self, text: str, blame: Path) -> Component:
+        try:
+            return self.cache.component(text)
+        except wasmtime.WasmtimeError as err:
+            raise InputError(blame, f"guest does not fit the WIT package: {cause_of(str(err))}") from err
+
+    def step_timeout_s(self, scenario: Scenario) -> float:
+        """The scenario's own ``step-timeout-ms``, else the context's default."""
+        if scenario.step_timeout_ms is not None:
+            return scenario.step_timeout_ms / 1000
+        return self.limits.step_timeout_s
+
+
+def _blame(scenario: Scenario) -> Path:
+    """The file to name when the wrapped component does not link."""
+    if len(scenario.components) == 1:
+        return scenario.components[0].wat
+    return scenario.path / MANIFEST
+
+
+def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace:
+    """Runs every step of ``scenario`` on ``backend``; never raises for bad guests."""
+    modules: dict[str, str] = {}
+    timeout = ctx.step_timeout_s(scenario)
+    try:
+        compiled = {spec.name: ctx.core(spec.wat) for spec in scenario.components}
+        cores = {name: core for name, (core, _) in compiled.items()}
+        modules.update((name, core.sha256) for name, core in cores.items())
+        text = wrap_scenario(ctx.wit, backend.model, scenario, cores)
+        component = ctx.component(text, _blame(scenario))
+        host = StreamHost()
+        store = wasmtime.Store(ctx.engine)
+        store.set_limits(memory_size=ctx.limits.memory_bytes)
+        linker = Linker(ctx.engine)
+        with linker.root() as root:
+            for name, (_, module) in compiled.items():
+                root.add_module(core_import_name(name), module)
+        backend.define_host(linker, ctx.wit, scenario, host)
+        with ctx.watchdog.armed(store, timeout):
+            instance = linker.instantiate(store, component)
+    except InputError as err:
+        return Trace(scenario.name, backend.name, modules, error=str(err))
+    except wasmtime.WasmtimeError as err:
+        message = f"{scenario.path / MANIFEST}: cannot instantiate: {cause_of(str(err))}"
+        return Trace(scenario.name, backend.name, modules, error=message)
+
+    steps = []
+    trapped = False
+    for index, step in enumerate(scenario.steps):
+        events_before, emits_before = len(host.events), len(host.emits)
+        if trapped:
+            outcome = Outcome(Status.NOT_RUN)
+        else:
+            with ctx.watchdog.armed(store, timeout):
+                outcome = _call(store, instance, step.component, step.op, step.arg)
+            outcome = _limited(outcome, host.emits[emits_before:], timeout, ctx.limits)
+            trapped = outcome.status is Status.TRAP
+        steps.append(
+            StepTrace(
+                index=index,
+                component=step.component,
+                op=step.op,
+                arg=step.arg,
+                outcome=outcome,
+                emits=tuple(host.emits[emits_before:]),
+                events=tuple(host.events[events_before:]),
+            )
+        )
+    return Trace(scenario.name, backend.name, modules, steps=tuple(steps), live=host.live())
+
+
+def _limited(outcome: Outcome, emits: Sequence[Emit], timeout: float, limits: Limits) -> Outcome:
+    """Names the deadline a timed-out step ran into, and a guest's abort after a refused grow."""
+    if outcome.trap is TrapKind.TIMEOUT:
+        return replace(outcome, message=f"{outcome.message} (deadline {timeout * 1000:g} ms)")
+    if outcome.trap is TrapKind.GUEST_TRAP and reported_out_of_memory(emits):
+        cap = f"{limits.memory_bytes / (1 << 20):g} MiB"
+        message = f"guest reported {OUT_OF_MEMORY_TAG} (memory cap {cap}), then: {outcome.message}"
+        return replace(outcome, trap=TrapKind.RESOURCE_LIMIT, message=message)
+    return outcome
+
+
+def _call(store: wasmtime.Store, instance: wasmtime.component.Instance, component: str, op: int, arg: int) -> Outcome:
+    func = instance.get_func(store, driver_export_name(component))
+    if func is None:
+        return Outcome(Status.TRAP, trap=None, message=f"component {component} exports no driver")
+    try:
+        value = func(store, op, arg)
+    except Exception as error:  # noqa: BLE001 - every failure of a guest call is a trace fact
+        kind, message = classify(error)
+        return Outcome(Status.TRAP, trap=kind, message=message)
+    return Outcome(Status.VALUE, value=int(value))

@@ -1,0 +1,132 @@
+"""Small generated core modules and components that sit between a guest and its imports or exports."""
+
+from __future__ import annotations
+
+from harness.execute.core import CoreFunc, CoreModule
+from harness.execute.wrap.names import quote
+from harness.execute.wrap.types import Scope, TypeWriter
+from harness.model.wit import Function, Interface, WitPackage
+
+
+def indirect_stubs(stubs: list[tuple[int, CoreFunc]]) -> list[str]:
+    """A module of stubs that call through a table, to stand in for lowered imports.
+
+    Lowered functions need the guest's memory and realloc, which exist only after
+    the guest is instantiated; the guest imports these stubs instead, and
+    ``fill_stubs`` puts the lowered functions in the table afterwards.
+    """
+    size = len(stubs)
+    body = []
+    for slot, (number, func) in enumerate(stubs):
+        gets = " ".join(f"local.get {i}" for i in range(len(func.params)))
+        stub_type = f"(type $s{number})"
+        body.append(f"{stub_type[:-1]} {func.wat()})")
+        body.append(f'(func (export "{number}") {stub_type} {gets} i32.const {slot} call_indirect {stub_type})')
+    return [
+        f'(core module $shim-m (table (export "$imports") {size} {size} funcref) {" ".join(body)})',
+        "(core instance $shim (instantiate $shim-m))",
+    ]
+
+
+def fill_stubs(lowered: list[tuple[str, CoreFunc]]) -> list[str]:
+    """A module that fills the stubs' table with the lowered functions ``(ident, signature)``."""
+    imports = ['(import "" "$imports" (table {0} {0} funcref))'.format(len(lowered))]
+    exports = ['(export "$imports" (table $shim "$imports"))']
+    for slot, (ident, func) in enumerate(lowered):
+        imports.append(f'(import "" "{slot}" {func.wat()})')
+        exports.append(f'(export "{slot}" (func {ident}))')
+    elems = " ".join(str(i) for i in range(len(lowered)))
+    return [
+        f"(core module $fixup-m {' '.join(imports)} (elem (i32.const 0) func {elems}))",
+        f'(core instance (instantiate $fixup-m (with "" (instance {" ".join(exports)}))))',
+    ]
+
+
+def pseudo_borrow_slots(wit: WitPackage, types: TypeWriter, fn: Function, own_names: set[str]) -> list[tuple[int, str]]:
+    """Core parameter positions of ``fn``'s borrows, with what the pseudo adapter does there.
+
+    ``rep-R``: a borrow of the component's own resource type R; under real handles
+    it arrives as the rep (CanonicalABI.md ``lower_borrow``), so the global index is
+    turned into the rep. ``lend``: a borrow of another component's resource; the
+    index is registered as lent for the call, so that dropping it ends the borrow
+    instead of destroying the lender's resource (pseudo-era bindings had nothing to
+    drop for a borrow; guests written for real handles must drop it).
+    """
+    slots, position = [], 0
+    for param in fn.params:
+        kind = wit.kind(param.type)
+        if isinstance(kind, dict) and "borrow" in kind.get("handle", {}):
+            name = wit.type_name(wit.resolve_alias(kind["handle"]["borrow"])) or ""
+            slots.append((position, f"rep-{name}" if name in own_names else "lend"))
+        position += types.flat_width(param.type)
+    return slots
+
+
+def pseudo_borrow_adapter(core: CoreModule, core_name: str, slots: list[tuple[int, str]], ident: str) -> list[str]:
+    """A core module between a lifted export and the guest function (pseudo model only)."""
+    export = core.export(core_name)
+    assert export is not None and export.func is not None
+    actions = dict(slots)
+    before, args = [], []
+    for position in range(len(export.func.params)):
+        action = actions.get(position)
+        if action == "lend":
+            before.append(f"local.get {position} call $lend")
+        args.append(f"local.get {position}" + (f" call ${action}" if action and action != "lend" else ""))
+    reps = sorted({a for a in actions.values() if a != "lend"})
+    imports = [f'(import "" "{r}" (func ${r} (param i32) (result i32)))' for r in reps]
+    imports += ['(import "" "lend" (func $lend (param i32)))', '(import "" "end" (func $end))']
+    body = " ".join(before + args) + " call $f call $end"
+    with_funcs = [f'(export "{r}" (func {ident}-{r}))' for r in reps]
+    with_funcs += [f'(export "lend" (func {ident}-lend))', f'(export "end" (func {ident}-end))']
+    lowered = [f'(core func {ident}-{r} (canon lower (func $table "resource-{r}")))' for r in reps]
+    lowered += [
+        f'(core func {ident}-lend (canon lower (func $table "borrow-begin")))',
+        f'(core func {ident}-end (canon lower (func $table "borrow-end")))',
+    ]
+    return [
+        *lowered,
+        f"(core module {ident}-m (type $f {export.func.wat()}) {' '.join(imports)}"
+        f' (import "" "f" (func $f (type $f))) (func (export "f") (type $f) {body}))',
+        f'(core instance {ident} (instantiate {ident}-m (with "" (instance {" ".join(with_funcs)}'
+        f' (export "f" (func $g "{core_name}"))))))',
+    ]
+
+
+def export_shim(
+    wit: WitPackage,
+    types: TypeWriter,
+    iface: Interface,
+    resources: list[tuple[str, int]],
+    lifted: list[tuple[Function, str]],
+    scope: Scope,
+) -> list[str]:
+    """Exports an interface whose functions name resource types, through a shim component.
+
+    The functions must refer to the types by the names the instance exports, which
+    only a component's own exports can do: the shim imports the types and
+    functions and re-exports them (as wit-component does).
+    """
+    qualified = iface.qualified
+    inner, outer = Scope(), Scope()
+    shim = [f"(component $xs.{qualified}"]
+    withs = []
+    for number, (_, index) in enumerate(resources):
+        target = wit.resolve_alias(index)
+        shim.append(f'(import "t{number}" (type $it{number} (sub resource)))')
+        inner.ids[index] = inner.ids[target] = f"$it{number}"
+        withs.append(f'(with "t{number}" (type {scope.ids[target]}))')
+    for number, (fn, ident) in enumerate(lifted):
+        shim.append(f'(import "f{number}" {types.func(fn, inner).replace("(func", f"(func $if{number}", 1)})')
+        withs.append(f'(with "f{number}" (func {ident}))')
+    for number, (name, index) in enumerate(resources):
+        shim.append(f'(export $xt{number} "{name}" (type $it{number}))')
+        outer.ids[index] = outer.ids[wit.resolve_alias(index)] = f"$xt{number}"
+    for number, (fn, _) in enumerate(lifted):
+        shim.append(f"(export {quote(fn.name)} (func $if{number}) {types.func(fn, outer)})")
+    shim.append(")")
+    return [
+        "\n".join(shim),
+        f"(instance $x.{qualified} (instantiate $xs.{qualified} {' '.join(withs)}))",
+        f"(export {quote(qualified)} (instance $x.{qualified}))",
+    ]

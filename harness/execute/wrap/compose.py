@@ -1,0 +1,72 @@
+"""The outer component of a scenario: host imports, core modules, and the guests wired together."""
+
+from __future__ import annotations
+
+from harness.execute.core import CoreModule
+from harness.execute.wrap.guest import GuestWrapper, WrappedGuest
+from harness.execute.wrap.names import (
+    DRIVER_FUNC,
+    PSEUDO_TABLE,
+    core_import_name,
+    driver_export_name,
+    host_import_name,
+    quote,
+)
+from harness.execute.wrap.types import Scope
+from harness.model.errors import InputError
+from harness.model.scenario import MANIFEST, PEER_INTERFACES, Scenario
+from harness.model.vocabulary import HandleModel
+from harness.model.wit import WitPackage
+
+
+def wrap_scenario(wit: WitPackage, model: HandleModel, scenario: Scenario, cores: dict[str, CoreModule]) -> str:
+    """The outer component text for ``scenario`` under ``model``.
+
+    One component holds every guest of ``scenario``, providers instantiated first.
+    It imports each guest's core module (``core-<name>``, so every backend
+    instantiates the very same bytes) and each host interface a guest needs that
+    no other guest provides; it exports each guest's driver as ``<name>-run``.
+    """
+    wrapper = GuestWrapper(wit, model)
+    guests: dict[str, WrappedGuest] = {
+        spec.name: wrapper.wrap(spec.name, cores[spec.name]) for spec in scenario.components
+    }
+    from_guests = {wit.interface(short).qualified for short in PEER_INTERFACES if wit.find_interface(short)}
+    driver = wit.find_interface("driver")
+    imports, body = ["(component $outer"], []
+    scope = Scope()
+    host_imported: set[str] = set()
+    for spec in scenario.components:
+        guest = guests[spec.name]
+        imports.append(f"(import {quote(core_import_name(spec.name))} {cores[spec.name].type_wat(f'$m.{spec.name}')})")
+        withs = [f'(with "core" (core module $m.{spec.name}))']
+        provided = {wit.interface(short).qualified: provider for short, provider in spec.imports.items()}
+        for qualified in guest.imports:
+            if qualified in provided:
+                withs.append(f"(with {quote(qualified)} (instance $x.{provided[qualified]}.{qualified}))")
+                continue
+            if qualified in guest.exports:
+                continue
+            if qualified in from_guests:
+                raise InputError(
+                    scenario.path / MANIFEST,
+                    f"component {spec.name} imports {qualified} but no component is wired to provide it",
+                )
+            iface = wit.interface(qualified)
+            import_name = host_import_name(model, spec.name, qualified, wit.mentions_resources(iface))
+            if import_name not in host_imported:
+                wrapper.interfaces.import_interface(imports, iface, import_name, f"$h.{import_name}", "$outer", scope)
+                host_imported.add(import_name)
+            withs.append(f"(with {quote(qualified)} (instance $h.{import_name}))")
+        if model is HandleModel.PSEUDO:
+            table = f"{spec.name}-table"
+            imports.append(f"(import {quote(table)} (instance $h.{table} {wrapper.interfaces.pseudo_table_type()}))")
+            withs.append(f"(with {quote(PSEUDO_TABLE)} (instance $h.{table}))")
+        body.append(guest.text)
+        body.append(f"(instance $a.{spec.name} (instantiate $C-{spec.name} {' '.join(withs)}))")
+        for qualified in guest.exports:
+            body.append(f"(alias export $a.{spec.name} {quote(qualified)} (instance $x.{spec.name}.{qualified}))")
+        if driver and driver.qualified in guest.exports:
+            body.append(f'(alias export $x.{spec.name}.{driver.qualified} "{DRIVER_FUNC}" (func $run.{spec.name}))')
+            body.append(f"(export {quote(driver_export_name(spec.name))} (func $run.{spec.name}))")
+    return "\n".join([*imports, *body, ")"])

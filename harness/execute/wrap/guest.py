@@ -1,0 +1,194 @@
+"""The nested component around one guest's core module.
+
+It turns the guest's core imports into component imports and its core exports
+into component exports, following the canonical ABI's naming (``iface#func``,
+``[method]r.f``, ``[resource-drop]r``, ``[export]iface``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from harness.execute.core import CoreFunc, CoreModule
+from harness.execute.wrap.adapters import (
+    export_shim,
+    fill_stubs,
+    indirect_stubs,
+    pseudo_borrow_adapter,
+    pseudo_borrow_slots,
+)
+from harness.execute.wrap.interfaces import InterfaceWriter
+from harness.execute.wrap.names import PSEUDO_TABLE, quote
+from harness.execute.wrap.types import Scope, TypeWriter
+from harness.model.errors import InputError
+from harness.model.vocabulary import HandleModel
+from harness.model.wit import Function, Interface, WitPackage
+
+_INTRINSIC = re.compile(r"^\[resource-(new|rep|drop)\](.+)$")
+
+
+@dataclass(frozen=True)
+class WrappedGuest:
+    """A guest's nested component and the interfaces it imports and exports."""
+
+    text: str
+    #: Interfaces the component imports, dependencies first.
+    imports: tuple[str, ...]
+    exports: tuple[str, ...]
+
+
+class GuestWrapper:
+    """Wraps one core module for one handle model."""
+
+    def __init__(self, wit: WitPackage, model: HandleModel) -> None:
+        self.wit = wit
+        self.model = model
+        self.types = TypeWriter(wit, model)
+        self.interfaces = InterfaceWriter(wit, model, self.types)
+
+    def guest_interfaces(self, core: CoreModule) -> tuple[list[str], list[str]]:
+        """(imported, exported) interfaces of a core module, from its names."""
+        imported: list[str] = []
+        for imp in core.imports:
+            module = imp.module.removeprefix("[export]")
+            if self.wit.find_interface(module) is None:
+                raise InputError(
+                    core.path, f"imports from {imp.module!r}, which is not an interface of the WIT package"
+                )
+            if not imp.module.startswith("[export]") and module not in imported:
+                imported.append(module)
+        exported: list[str] = []
+        for exp in core.exports:
+            if "#" in exp.name and not exp.name.startswith("cabi_post_"):
+                iface_name = exp.name.split("#")[0]
+                if self.wit.find_interface(iface_name) is None:
+                    raise InputError(core.path, f"exports {exp.name!r}, which names no interface of the WIT package")
+                if iface_name not in exported:
+                    exported.append(iface_name)
+        return imported, exported
+
+    def wrap(self, name: str, core: CoreModule) -> WrappedGuest:
+        """The nested component ``$C-<name>`` wrapping ``core``."""
+        imported, exported = self.guest_interfaces(core)
+        used_by_exports = [dep for q in exported for dep in self.interfaces.uses(self.wit.interface(q))]
+        needed = self.interfaces.closure(imported + used_by_exports)
+        comp = f"$C-{name}"
+        scope = Scope()
+        lines = [f"(component {comp}"]
+        for qualified in needed:
+            iface = self.wit.interface(qualified)
+            self.interfaces.import_interface(lines, iface, qualified, f"$i.{qualified}", comp, scope)
+        own_resources = [(q, r) for q, r in self.wit.resources() if q in exported]
+        if self.model is HandleModel.PSEUDO:
+            lines.append(f"(import {quote(PSEUDO_TABLE)} (instance $table {self.interfaces.pseudo_table_type()}))")
+        else:
+            for qualified, resource in own_resources:
+                index = dict(self.wit.interface(qualified).types)[resource]
+                ident = f"$own.{qualified}.{resource}"
+                lines.append(f"(type {ident} (resource (rep i32)))")
+                scope.ids[index] = ident
+        lines.append(f'(import "core" {core.type_wat("$core")})')
+        lines.extend(self._core_instance(core, scope))
+        lines.extend(self._exports(core, exported, scope, {r for _, r in own_resources}))
+        lines.append(")")
+        return WrappedGuest("\n".join(lines), tuple(needed), tuple(exported))
+
+    def _intrinsic(self, module: str, name: str, scope: Scope) -> str | None:
+        """Core function text for a ``[resource-*]`` import, or None for a plain import."""
+        match = _INTRINSIC.match(name)
+        if not match:
+            return None
+        action, resource = match.groups()
+        if self.model is HandleModel.PSEUDO:
+            return f'(canon lower (func $table "resource-{action}-{resource}"))'
+        iface = self.wit.interface(module.removeprefix("[export]"))
+        index = dict(iface.types).get(resource)
+        if index is None or (self.wit.resolve_alias(index) not in scope.ids and index not in scope.ids):
+            return None
+        ident = scope.ids.get(index) or scope.ids[self.wit.resolve_alias(index)]
+        return f"(canon resource.{action} {ident})"
+
+    def _core_instance(self, core: CoreModule, scope: Scope) -> list[str]:
+        """Instantiates the guest core module with its imports lowered through stubs."""
+        lines: list[str] = []
+        lowered: list[tuple[int, str, CoreFunc]] = []
+        by_module: dict[str, list[tuple[str, str]]] = {}
+        for number, imp in enumerate(core.imports):
+            intrinsic = self._intrinsic(imp.module, imp.name, scope)
+            if intrinsic is not None:
+                lines.append(f"(core func $k{number} {intrinsic})")
+                by_module.setdefault(imp.module, []).append((imp.name, f"$k{number}"))
+                continue
+            fn = self._function(imp.module, imp.name, core)
+            target = f"(func $i.{imp.module} {quote(self.types.func_name(fn))})"
+            lowered.append((number, target, imp.func))
+            by_module.setdefault(imp.module, []).append((imp.name, f'$shim "{number}"'))
+        if lowered:
+            lines.extend(indirect_stubs([(number, func) for number, _, func in lowered]))
+        instances = []
+        for number, (module, members) in enumerate(by_module.items()):
+            exports = " ".join(f"(export {quote(n)} (func {ref}))" for n, ref in members)
+            lines.append(f"(core instance $im{number} {exports})")
+            instances.append(f"(with {quote(module)} (instance $im{number}))")
+        lines.append(f"(core instance $g (instantiate $core {' '.join(instances)}))")
+        if lowered:
+            options = " ".join([*self._memory_options(core), "string-encoding=utf8"])
+            for number, target, _ in lowered:
+                lines.append(f"(core func $l{number} (canon lower {target} {options}))")
+            lines.extend(fill_stubs([(f"$l{number}", func) for number, _, func in lowered]))
+        return lines
+
+    @staticmethod
+    def _memory_options(core: CoreModule) -> list[str]:
+        options = []
+        if core.export("memory"):
+            options.append('(memory (core memory $g "memory"))')
+        if core.export("cabi_realloc"):
+            options.append('(realloc (core func $g "cabi_realloc"))')
+        return options
+
+    def _function(self, module: str, name: str, core: CoreModule) -> Function:
+        iface = self.wit.interface(module)
+        for fn in iface.functions:
+            if fn.name == name:
+                return fn
+        raise InputError(core.path, f"imports {module}.{name}, which {iface.name} does not declare")
+
+    def _exports(self, core: CoreModule, exported: list[str], scope: Scope, own_names: set[str]) -> list[str]:
+        lines: list[str] = []
+        for qualified in exported:
+            iface = self.wit.interface(qualified)
+            lifted: list[tuple[Function, str]] = []
+            for number, fn in enumerate(iface.functions):
+                core_name = f"{qualified}#{fn.name}"
+                if core.export(core_name) is None:
+                    raise InputError(core.path, f"exports part of {iface.name} but not {core_name!r}")
+                options = self._memory_options(core)
+                if core.export(f"cabi_post_{core_name}"):
+                    options.append(f'(post-return (core func $g "cabi_post_{core_name}"))')
+                source = f'(core func $g "{core_name}")'
+                slots = []
+                if self.model is HandleModel.PSEUDO:
+                    slots = pseudo_borrow_slots(self.wit, self.types, fn, own_names)
+                if slots:
+                    adapter = f"$ad.{qualified}.{number}"
+                    lines.extend(pseudo_borrow_adapter(core, core_name, slots, adapter))
+                    source = f'(core func {adapter} "f")'
+                ident = f"$e.{qualified}.{number}"
+                signature = self.types.func(fn, scope)[len("(func ") : -1]
+                lines.append(f"(func {ident} {signature} (canon lift {source} {' '.join(options)}))")
+                lifted.append((fn, ident))
+            lines.extend(self._export_instance(iface, lifted, scope))
+        return lines
+
+    def _export_instance(self, iface: Interface, lifted: list[tuple[Function, str]], scope: Scope) -> list[str]:
+        """Exports an interface as an instance of the nested component."""
+        qualified = iface.qualified
+        resources = []
+        if self.model is HandleModel.REAL:
+            resources = [(name, index) for name, index in iface.types if self.wit.resolve_alias(index) in scope.ids]
+        if resources:
+            return export_shim(self.wit, self.types, iface, resources, lifted, scope)
+        funcs = " ".join(f"(export {quote(self.types.func_name(fn))} (func {ident}))" for fn, ident in lifted)
+        return [f"(instance $x.{qualified} {funcs})", f"(export {quote(qualified)} (instance $x.{qualified}))"]

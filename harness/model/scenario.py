@@ -1,0 +1,339 @@
+"""Scenarios: a folder under ``guests/`` with a ``scenario.toml`` manifest and WAT files.
+
+The manifest is data, so adding a scenario needs no Python. Loading checks it
+strictly and names the file and line of anything it cannot use.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from harness.model.errors import InputError
+from harness.model.vocabulary import TrapKind
+
+MANIFEST = "scenario.toml"
+#: Interfaces a component may import from another component, by short name.
+PEER_INTERFACES = ("peer", "counters")
+_KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+#: Largest manifest the loader reads; anything bigger is not a hand-written scenario.
+MAX_MANIFEST_BYTES = 1 << 20
+#: Longest per-step deadline a manifest may ask for (``step-timeout-ms``).
+MAX_STEP_TIMEOUT_MS = 600_000
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What one step must do on one backend, and the rule that says so."""
+
+    rule: str
+    value: int | None = None
+    trap: str | None = None
+    not_run: bool = False
+
+    def short(self) -> str:
+        """The expected outcome in the words ``Outcome.short`` uses for an observed one."""
+        if self.not_run:
+            return "not run"
+        if self.trap is not None:
+            return f"trap {self.trap}"
+        return f"value {self.value}"
+
+
+@dataclass(frozen=True)
+class Step:
+    component: str
+    op: int
+    arg: int
+    does: str
+    #: Backend name (or ``all``) -> expectation.
+    expect: Mapping[str, Expectation]
+
+
+@dataclass(frozen=True)
+class TeardownExpectation:
+    """How many host resources are still live when the scenario ends."""
+
+    rule: str
+    live: int
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    wat: Path
+    #: Short interface name (``peer``, ``counters``) -> providing component.
+    imports: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: Path
+    title: str
+    category: str
+    description: str
+    components: tuple[ComponentSpec, ...]
+    steps: tuple[Step, ...]
+    #: Divergence categories the scenario is declared to show between backends.
+    diverges: tuple[str, ...]
+    teardown: Mapping[str, TeardownExpectation]
+    #: Migration advice for guest authors, where behaviour must change.
+    advice: str = ""
+    spec_rule: str = ""
+    #: Deadline of each guest call in this scenario; None: the run's default.
+    step_timeout_ms: int | None = None
+
+    def component(self, name: str) -> ComponentSpec:
+        return next(c for c in self.components if c.name == name)
+
+    def expectation(self, step: Step, backend: str, fallback: str | None = None) -> Expectation | None:
+        """The step's expectation for ``backend``, its fallback backend, or ``all``."""
+        return _for_backend(step.expect, backend, fallback)
+
+    def teardown_expectation(self, backend: str, fallback: str | None = None) -> TeardownExpectation | None:
+        return _for_backend(self.teardown, backend, fallback)
+
+
+_E = TypeVar("_E")
+
+
+def _for_backend(table: Mapping[str, _E], backend: str, fallback: str | None) -> _E | None:
+    """``table``'s entry for ``backend``, else for its fallback backend, else for ``all``."""
+    for key in (backend, fallback, "all"):
+        if key is not None and key in table:
+            return table[key]
+    return None
+
+
+def _line_of(text: str, needle: str, start: int = 0) -> int | None:
+    """1-based line of the first occurrence of ``needle`` at or after line ``start``.
+
+    A bare key (``op``, ``rule``) matches only where it is assigned (``op =``), so
+    it is not found inside another word or a description.
+    """
+    bare_key = re.fullmatch(r"[A-Za-z0-9_-]+", needle)
+    pattern = re.compile(rf"(^|[\s{{,.]){re.escape(needle)}\s*=" if bare_key else re.escape(needle))
+    lines = text.splitlines()
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if pattern.search(line):
+            return number
+    return None
+
+
+class _Reader:
+    """Checks one manifest's tables, raising InputError with file and line.
+
+    ``start`` is the line (0-based) where the table being checked begins, so a
+    key is looked up in that table rather than the first one that has it.
+    """
+
+    def __init__(self, path: Path, text: str, start: int = 0) -> None:
+        self.path = path
+        self.text = text
+        self.start = start
+
+    def scoped(self, start: int) -> _Reader:
+        return _Reader(self.path, self.text, start)
+
+    def fail(self, message: str, near: str | None = None) -> InputError:
+        return InputError(self.path, message, _line_of(self.text, near, self.start) if near else None)
+
+    def keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                hint = ", ".join(sorted(allowed))
+                raise self.fail(f"unknown key {key!r} in {where} (expected one of: {hint})", key)
+
+    def get(self, table: Mapping[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
+        if key not in table:
+            if default is ...:
+                error = self.fail(f"{where} needs {key!r}", where.split(" ")[0])
+                # Nothing to point at in the table itself: name the line where the table starts.
+                error.line = error.line or (self.start + 1 if self.start else None)
+                raise error
+            return default
+        value = table[key]
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+            raise self.fail(f"{where}: {key!r} must be {kind.__name__}, not {type(value).__name__}", key)
+        return value
+
+
+def _expectation(reader: _Reader, raw: Any, where: str) -> Expectation:
+    if not isinstance(raw, dict):
+        raise reader.fail(f'{where} must be a table like {{ value = 1, rule = "..." }}')
+    reader.keys(raw, {"value", "trap", "not-run", "rule"}, where)
+    rule = reader.get(raw, "rule", str, where)
+    value = reader.get(raw, "value", int, where, None)
+    trap = reader.get(raw, "trap", str, where, None)
+    not_run = reader.get(raw, "not-run", bool, where, False)
+    if sum((value is not None, trap is not None, not_run)) != 1:
+        raise reader.fail(f"{where} needs exactly one of value, trap, not-run", where.rsplit(" ", 1)[-1])
+    if trap is not None and trap not in set(TrapKind):
+        kinds = ", ".join(TrapKind)
+        raise reader.fail(f"{where}: unknown trap kind {trap!r} (expected one of: {kinds})", f'"{trap}"')
+    return Expectation(rule=rule, value=value, trap=trap, not_run=not_run)
+
+
+def _expectations(reader: _Reader, raw: Any, where: str) -> dict[str, Expectation]:
+    if not isinstance(raw, dict) or not raw:
+        raise reader.fail(f"{where} needs an expect table: expect.all, expect.pseudo, expect.real, ...")
+    return {backend: _expectation(reader, value, f"{where} expect.{backend}") for backend, value in raw.items()}
+
+
+def load_scenario(directory: Path) -> Scenario:
+    """Reads and checks ``directory/scenario.toml``."""
+    path = directory / MANIFEST
+    try:
+        # Reads one byte past the limit, so an oversized file is refused without reading it all.
+        with path.open("rb") as handle:
+            raw_bytes = handle.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as err:
+        raise InputError(path, f"cannot read manifest: {err.strerror}") from err
+    if len(raw_bytes) > MAX_MANIFEST_BYTES:
+        raise InputError(path, f"manifest is over the limit of {MAX_MANIFEST_BYTES} bytes")
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw_bytes[: err.start].count(b"\n") + 1
+        raise InputError(path, f"not UTF-8 (byte {err.start})", line) from err
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(err))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
+        raise InputError(path, f"TOML syntax: {message}", int(match.group(1)) if match else None) from err
+    except RecursionError as err:
+        raise InputError(path, "TOML nests arrays or tables too deeply to read") from err
+    reader = _Reader(path, text)
+    top_keys = {
+        *("title", "category", "description", "rule", "advice", "diverges"),
+        *("components", "steps", "teardown", "step-timeout-ms"),
+    }
+    reader.keys(data, top_keys, "the manifest")
+    components = _components(reader, directory, data)
+    steps = _steps(reader, data, {c.name for c in components})
+    diverges = reader.get(data, "diverges", list, "the manifest")
+    if not all(isinstance(c, str) for c in diverges):
+        raise reader.fail("diverges must be a list of category names", "diverges")
+    teardown_raw = reader.get(data, "teardown", dict, "the manifest", {})
+    teardown = {}
+    for backend, raw in teardown_raw.get("expect", {}).items():
+        where = f"teardown.expect.{backend}"
+        reader.keys(raw, {"live", "rule"}, where)
+        teardown[backend] = TeardownExpectation(
+            rule=reader.get(raw, "rule", str, where), live=reader.get(raw, "live", int, where)
+        )
+    return Scenario(
+        name=directory.name,
+        path=directory,
+        title=reader.get(data, "title", str, "the manifest"),
+        category=reader.get(data, "category", str, "the manifest"),
+        description=reader.get(data, "description", str, "the manifest").strip(),
+        spec_rule=reader.get(data, "rule", str, "the manifest", ""),
+        advice=reader.get(data, "advice", str, "the manifest", "").strip(),
+        step_timeout_ms=_step_timeout(reader, data),
+        components=components,
+        steps=steps,
+        diverges=tuple(sorted(diverges)),
+        teardown=teardown,
+    )
+
+
+def _step_timeout(reader: _Reader, data: Mapping[str, Any]) -> int | None:
+    timeout: int | None = reader.get(data, "step-timeout-ms", int, "the manifest", None)
+    if timeout is not None and not 0 < timeout <= MAX_STEP_TIMEOUT_MS:
+        message = f"step-timeout-ms must be between 1 and {MAX_STEP_TIMEOUT_MS}, not {timeout}"
+        raise reader.fail(message, "step-timeout-ms")
+    return timeout
+
+
+def _components(reader: _Reader, directory: Path, data: Mapping[str, Any]) -> tuple[ComponentSpec, ...]:
+    raw = reader.get(data, "components", dict, "the manifest")
+    if not raw:
+        raise reader.fail("the manifest needs at least one [components.NAME] table", "components")
+    specs = []
+    for name, table in raw.items():
+        where = f"[components.{name}]"
+        if not _KEBAB.match(name):
+            raise reader.fail(f"component name {name!r} must be kebab-case (like 'reader-a')", name)
+        reader.keys(table, {"wat", "imports"}, where)
+        wat_name = reader.get(table, "wat", str, where)
+        wat = directory / wat_name
+        if not wat.is_file():
+            raise reader.fail(f"{where}: wat file {wat_name!r} not found in {directory}", f'"{wat_name}"')
+        imports = reader.get(table, "imports", dict, where, {})
+        for iface, provider in imports.items():
+            if iface not in PEER_INTERFACES:
+                raise reader.fail(f"{where}: cannot import {iface!r} from a component (only {PEER_INTERFACES})", iface)
+            if provider not in raw or provider == name:
+                raise reader.fail(f"{where}: {iface} comes from unknown component {provider!r}", iface)
+        specs.append(ComponentSpec(name=name, wat=wat, imports=dict(imports)))
+    return tuple(_instantiation_order(reader, specs))
+
+
+def _instantiation_order(reader: _Reader, specs: list[ComponentSpec]) -> list[ComponentSpec]:
+    """Providers before consumers; a cycle cannot be instantiated."""
+    ordered: list[ComponentSpec] = []
+    pending = list(specs)
+    while pending:
+        ready = [s for s in pending if all(p in {o.name for o in ordered} for p in s.imports.values())]
+        if not ready:
+            names = ", ".join(s.name for s in pending)
+            raise reader.fail(f"components import from each other in a cycle: {names}", "imports")
+        ordered.append(ready[0])
+        pending.remove(ready[0])
+    return ordered
+
+
+def _steps(reader: _Reader, data: Mapping[str, Any], components: set[str]) -> tuple[Step, ...]:
+    raw = reader.get(data, "steps", list, "the manifest")
+    if not raw:
+        raise reader.fail("the manifest needs at least one [[steps]] entry", "steps")
+    header = re.compile(r"^\s*\[\[\s*steps\s*\]\]\s*(#.*)?$")
+    headers = [index for index, line in enumerate(reader.text.splitlines()) if header.match(line)]
+    steps = []
+    for number, table in enumerate(raw, start=1):
+        where = f"step {number}"
+        if len(headers) == len(raw):
+            reader = reader.scoped(headers[number - 1])
+        reader.keys(table, {"call", "op", "arg", "does", "expect"}, where)
+        component = reader.get(table, "call", str, where)
+        if component not in components:
+            raise reader.fail(f"{where} calls unknown component {component!r}", f'call = "{component}"')
+        steps.append(
+            Step(
+                component=component,
+                op=reader.get(table, "op", int, where),
+                arg=reader.get(table, "arg", int, where, 0),
+                does=reader.get(table, "does", str, where),
+                expect=_expectations(reader, table.get("expect"), where),
+            )
+        )
+    return tuple(steps)
+
+
+def discover(root: Path) -> list[Path]:
+    """Every scenario folder below ``root``, sorted by name."""
+    return sorted(p.parent for p in root.glob(f"*/{MANIFEST}"))
+
+
+def load_all(root: Path) -> tuple[list[Scenario], list[InputError]]:
+    """Loads every scenario; a broken one is reported and the others still load.
+
+    A scenario is named after its folder, so names are unique within ``root``.
+    """
+    if not root.is_dir():
+        raise InputError(root, "guests folder not found")
+    scenarios: list[Scenario] = []
+    errors: list[InputError] = []
+    for directory in discover(root):
+        try:
+            scenarios.append(load_scenario(directory))
+        except InputError as err:
+            errors.append(err)
+    return scenarios, errors

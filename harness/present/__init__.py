@@ -1,0 +1,1 @@
+"""Presenting results: the HTML report, the command line and the pytest plugin."""

@@ -1,0 +1,287 @@
+"""The ``handle-compat`` command line.
+
+Exit codes: 0 all good, 1 behaviour differs from what is expected, 2 unusable
+input (bad manifest, WAT, trace, option). Errors are one line: ``file:line: what``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+from harness.compare.baseline import update_declared
+from harness.compare.diff import EXPLANATIONS, diff_sets
+from harness.compare.expect import check, explain
+from harness.compare.gate import describe_failure, evaluate, junit_xml, summary_json
+from harness.execute.backends import Backend, available, get_backend
+from harness.execute.cache import CACHE_DIR_ENV, resolve_cache_dir
+from harness.execute.inputs import fingerprint
+from harness.execute.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
+from harness.execute.run import RunContext, run_scenario
+from harness.model.catalog import load_rules, render_table, with_table
+from harness.model.errors import InputError
+from harness.model.files import write_atomic
+from harness.model.paths import BUILTIN_GUESTS, DEFAULT_REPORTS, trace_path, wit_dir_for
+from harness.model.scenario import Scenario, load_all
+from harness.model.trace import TraceSet, merge
+from harness.model.vocabulary import Category
+from harness.present import report
+
+EXIT_OK, EXIT_DIFFERS, EXIT_INPUT = 0, 1, 2
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--guests", type=Path, default=BUILTIN_GUESTS, help="folder of scenario folders")
+    parser.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="where traces and reports go")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    backend = get_backend(args.backend)
+    scenarios, errors = load_all(args.guests)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    selected = [s for s in scenarios if not args.k or args.k in s.name]
+    with _run_context(args) as ctx:
+        status = _refresh_traces(args, ctx, backend, selected, if_stale=args.if_stale and not errors)
+    if errors:
+        print(f"{len(errors)} scenario(s) could not be loaded")
+        return EXIT_INPUT
+    return status
+
+
+def _run_context(args: argparse.Namespace) -> RunContext:
+    """One engine, compile cache and set of limits for everything a command runs."""
+    limits = Limits.from_options(args.step_timeout, args.memory_limit)
+    cache_dir = resolve_cache_dir(args.cache_dir, args.no_cache)
+    return RunContext(wit_dir_for(args.guests), cache_dir=cache_dir, limits=limits)
+
+
+def _refresh_traces(
+    args: argparse.Namespace, ctx: RunContext, backend: Backend, scenarios: Sequence[Scenario], if_stale: bool
+) -> int:
+    """Runs ``scenarios`` on ``backend`` and writes its trace file.
+
+    With ``if_stale``, a trace file made from the same inputs (guests, WIT,
+    harness, wasmtime: ``harness.inputs.fingerprint``) is kept as it is, whoever
+    wrote it: this command, or the pytest plugin merging every xdist worker's traces.
+    """
+    inputs = fingerprint(scenarios, ctx.wit_dir, ctx.limits)
+    path = trace_path(args.reports, backend.name)
+    if if_stale and _up_to_date(path, inputs):
+        print(f"{path} is up to date")
+        return EXIT_OK
+    traces, failed = [], 0
+    for scenario in scenarios:
+        trace = run_scenario(ctx, backend, scenario)
+        traces.append(trace)
+        mismatches = check(scenario, trace, backend.name, backend.expectations_from)
+        outcomes = " ".join(s.outcome.short().replace(" ", ":") for s in trace.steps)
+        if trace.error:
+            print(f"error: {trace.error}", file=sys.stderr)
+            print(f"ERROR {scenario.name}")
+        elif mismatches:
+            print(f"FAIL  {scenario.name}: {outcomes}")
+            print(explain(scenario, trace, backend.name, backend.expectations_from))
+        else:
+            print(f"ok    {scenario.name}: {outcomes}")
+        failed += bool(mismatches) or bool(trace.error)
+    write_atomic(path, merge(backend.name, version("wasmtime"), traces, inputs).to_json())
+    print(f"{len(traces) - failed} passed, {failed} failed on {backend.name}; traces in {path}")
+    if any(t.error for t in traces):
+        return EXIT_INPUT
+    return EXIT_DIFFERS if failed else EXIT_OK
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        return value
+
+    return parse
+
+
+def _add_run_limits(parser: argparse.ArgumentParser) -> None:
+    """Compile cache and limits of guest calls."""
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help=f"compiled-code cache (default: ${CACHE_DIR_ENV} or ~/.cache)"
+    )
+    parser.add_argument("--no-cache", action="store_true", help="compile everything; read and write no cache")
+    parser.add_argument(
+        "--step-timeout",
+        type=_positive(float),
+        default=DEFAULT_STEP_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"deadline of a guest call unless the manifest sets step-timeout-ms (default {DEFAULT_STEP_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=_positive(int),
+        default=DEFAULT_MEMORY_BYTES >> 20,
+        metavar="MIB",
+        help=f"largest size of a guest's linear memory (default {DEFAULT_MEMORY_BYTES >> 20})",
+    )
+
+
+def _up_to_date(path: Path, inputs: str) -> bool:
+    try:
+        return TraceSet.read(path).inputs == inputs
+    except InputError:
+        return False
+
+
+def _read_pair(args: argparse.Namespace) -> tuple[TraceSet, TraceSet, tuple[Path, Path]]:
+    paths = (trace_path(args.reports, args.left), trace_path(args.reports, args.right))
+    for path in paths:
+        if not path.is_file():
+            raise InputError(path, f"trace file missing: run `handle-compat run --backend {path.stem}` first")
+    return TraceSet.read(paths[0]), TraceSet.read(paths[1]), paths
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    left, right, _ = _read_pair(args)
+    for scenario_diff in diff_sets(left, right):
+        if scenario_diff.same:
+            print(f"same      {scenario_diff.scenario}")
+            continue
+        print(f"diverges  {scenario_diff.scenario}: {', '.join(scenario_diff.categories)}")
+        for divergence in scenario_diff.divergences:
+            where = "teardown" if divergence.step is None else f"step {divergence.step + 1}"
+            tail = " (consequence)" if divergence.consequence else ""
+            versus = f"{divergence.left} vs {divergence.right}"
+            print(f"    {where}: {versus} [{divergence.category}] {divergence.detail}{tail}")
+        for category in scenario_diff.categories:
+            print(f"    {category}: {EXPLANATIONS[Category(category)].guest_sees}")
+    return EXIT_OK
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    scenarios, errors = load_all(args.guests)
+    if errors:
+        for error in errors:
+            print(f"error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    left_set, right_set, paths = _read_pair(args)
+    result = evaluate(scenarios, get_backend(args.left), get_backend(args.right), left_set, right_set, paths)
+    if args.update_baseline:
+        by_name = {s.name: s for s in scenarios}
+        for verdict in result.verdicts:
+            if verdict.declared is not None:
+                change = update_declared(by_name[verdict.scenario], verdict.observed)
+                if change:
+                    print(change)
+        return EXIT_OK
+    write_atomic(args.reports / "gate.json", summary_json(result))
+    write_atomic(args.reports / "gate.xml", junit_xml(result))
+    for verdict in result.failures:
+        print("\n".join(describe_failure(verdict)))
+    passed = len(result.verdicts) - len(result.failures)
+    print(f"{passed} passed, {len(result.failures)} failed: gate {result.left} vs {result.right}")
+    return EXIT_OK if result.passed else EXIT_DIFFERS
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """Traces remade where missing or stale, then the gate's verdicts as compat.html and compat.json.
+
+    Exits 0 once the report is written, whatever the gate's verdict (the page
+    shows it; ``gate`` is the command that fails on it). Both files are rendered
+    before either is written, and each is written atomically.
+    """
+    scenarios, errors = load_all(args.guests)
+    if errors:
+        for error in errors:
+            print(f"error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    left, right = get_backend(args.left), get_backend(args.right)
+    with _run_context(args) as ctx:
+        statuses = [_refresh_traces(args, ctx, backend, scenarios, if_stale=True) for backend in (left, right)]
+    left_set, right_set, paths = _read_pair(args)
+    result = evaluate(scenarios, left, right, left_set, right_set, paths)
+    model = report.build(scenarios, result, left_set, right_set, (left.expectations_from, right.expectations_from))
+    html, data = report.render_html(model, report.generated_at()), report.to_json(model)
+    write_atomic(args.reports / "compat.json", data)
+    write_atomic(args.reports / "compat.html", html)
+    verdict = "passed" if result.passed else "failed"
+    print(f"report: {args.reports / 'compat.html'} (gate {verdict}), data in {args.reports / 'compat.json'}")
+    return EXIT_INPUT if EXIT_INPUT in statuses else EXIT_OK
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    table = render_table(load_rules(args.guests))
+    if not args.write:
+        print(table)
+        return EXIT_OK
+    readme = args.guests / "README.md"
+    write_atomic(readme, with_table(readme.read_text(encoding="utf-8"), table))
+    print(f"wrote the coverage table to {readme}")
+    return EXIT_OK
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    scenarios, errors = load_all(args.guests)
+    for scenario in scenarios:
+        declared = ", ".join(scenario.diverges) or "same"
+        print(f"{scenario.name:40} {declared:30} {scenario.title}")
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    return EXIT_INPUT if errors else EXIT_OK
+
+
+def _cmd_backends(_args: argparse.Namespace) -> int:
+    for name, backend in sorted(available().items()):
+        print(f"{name:14} {backend.model.value:7} {backend.summary}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="handle-compat", description=__doc__.splitlines()[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run every scenario on one backend and write its traces")
+    run.add_argument("--backend", required=True, help="backend name (see `handle-compat backends`)")
+    run.add_argument("-k", default="", help="only scenarios whose name contains this")
+    run.add_argument("--if-stale", action="store_true", help="skip when the trace file matches the current inputs")
+    _add_common(run)
+    _add_run_limits(run)
+    run.set_defaults(func=_cmd_run)
+    for name, help_text, func in (
+        ("diff", "show where two backends' traces differ, classified", _cmd_diff),
+        ("gate", "exit 1 unless every expectation and declared divergence holds", _cmd_gate),
+        ("report", "write reports/compat.html and compat.json (traces remade where stale)", _cmd_report),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--left", default="pseudo", help="backend on the left (default: pseudo)")
+        command.add_argument("--right", default="real", help="backend on the right (default: real)")
+        _add_common(command)
+        command.set_defaults(func=func)
+        if name == "report":
+            _add_run_limits(command)
+        if name == "gate":
+            command.add_argument(
+                "--update-baseline", action="store_true", help="rewrite manifests' diverges from what was observed"
+            )
+    catalog = commands.add_parser("catalog", help="print (or --write) the rule coverage table of guests/README.md")
+    catalog.add_argument("--write", action="store_true", help="rewrite the table in guests/README.md")
+    _add_common(catalog)
+    catalog.set_defaults(func=_cmd_catalog)
+    listing = commands.add_parser("list", help="list the scenarios")
+    _add_common(listing)
+    listing.set_defaults(func=_cmd_list)
+    commands.add_parser("backends", help="list the registered backends").set_defaults(func=_cmd_backends)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INPUT

@@ -1,0 +1,429 @@
+"""The compatibility report: scenarios, two backends' traces and the gate, as one model.
+
+``build`` assembles plain frozen dataclasses from what the other modules already
+computed (manifests, traces, the differ's divergences, the gate's verdicts), so
+the HTML page and ``compat.json`` show the same facts. ``to_json`` is
+deterministic; the only nondeterministic value, the date the page was made, is
+passed to ``render_html`` and appears in the HTML header alone.
+
+Every string a guest or a trap produced is data: the page is rendered by Jinja2
+with autoescaping on, and its Content-Security-Policy allows no script but the
+page's own, by hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from harness.compare.diff import EXPLANATIONS, Divergence
+from harness.compare.expect import Mismatch
+from harness.compare.gate import GateResult, ScenarioVerdict
+from harness.model.scenario import Scenario, Step
+from harness.model.trace import Event, Outcome, Status, StepTrace, Trace, TraceSet
+from harness.model.vocabulary import Category
+
+REPORT_FORMAT = 1
+#: Categories in the order the report lists them: the differ's enum order.
+CATEGORY_ORDER: tuple[str, ...] = tuple(c.value for c in Category)
+#: The value of the category filter for scenarios whose runs agree.
+SAME = "same"
+#: Events and emits shown per step and backend; the trace files keep the rest.
+#: A scenario that creates a thousand resources would otherwise make the page heavy.
+LOG_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class EmitView:
+    component: str
+    tag: str
+    value: int
+
+
+@dataclass(frozen=True)
+class EventView:
+    kind: str
+    resource: str
+    rep: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class RunCell:
+    """One backend's result of one step, next to what the manifest expected."""
+
+    status: str
+    outcome: str
+    value: int | None
+    trap: str | None
+    message: str
+    expected: str | None
+    rule: str
+    matches: bool
+    emits: tuple[EmitView, ...]
+    events: tuple[EventView, ...]
+    #: How many emits and events the step had in all (more than shown past LOG_LIMIT).
+    emits_total: int
+    events_total: int
+    #: Per kind of event left out, "<kind> <resource> x<count>", when events were left out.
+    events_omitted: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DivergenceView:
+    #: 1-based step number, or None for teardown.
+    step: int | None
+    category: str
+    left: str
+    right: str
+    detail: str
+    consequence: bool
+
+
+@dataclass(frozen=True)
+class StepRow:
+    number: int
+    component: str
+    op: int
+    arg: int
+    does: str
+    left: RunCell
+    right: RunCell
+    #: The divergence found at this step, if any.
+    divergence: DivergenceView | None
+    #: True on the scenario's first divergent step, the one a reader starts from.
+    first: bool
+
+
+@dataclass(frozen=True)
+class BackendRun:
+    """One backend's whole run of a scenario: the matrix cell and the teardown facts."""
+
+    #: ``ok``, ``trap <kind>`` (the first trap) or ``error``.
+    outcome: str
+    #: 1-based step of the first trap.
+    trap_step: int | None
+    #: True when every step and the teardown matched the manifest.
+    matches: bool
+    mismatches: tuple[str, ...]
+    #: Host resources live at teardown, as ``resource#rep`` (the first LOG_LIMIT of live_total).
+    live: tuple[str, ...]
+    live_total: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Advice:
+    category: str
+    summary: str
+    guest_sees: str
+    do_instead: str
+
+
+@dataclass(frozen=True)
+class ScenarioEntry:
+    name: str
+    title: str
+    category: str
+    description: str
+    rule: str
+    advice: str
+    #: Component name -> sha256 of its core module (identical on both backends).
+    modules: Mapping[str, str]
+    passed: bool
+    #: Categories declared for the pair, or None when the pair is not held to them.
+    declared: tuple[str, ...] | None
+    observed: tuple[str, ...]
+    left: BackendRun
+    right: BackendRun
+    steps: tuple[StepRow, ...]
+    divergences: tuple[DivergenceView, ...]
+    first_divergence: DivergenceView | None
+    explanations: tuple[Advice, ...]
+
+    @property
+    def divergence_ok(self) -> bool:
+        """The observed categories are the declared ones (or the pair is not held to any)."""
+        return self.declared is None or self.declared == self.observed
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.passed else "fail"
+
+    @property
+    def filter_categories(self) -> str:
+        """Space-separated values the page's category filter matches on."""
+        return " ".join(self.observed) or SAME
+
+
+@dataclass(frozen=True)
+class ChecklistEntry:
+    """One migration task: a category that occurs, and the scenarios that show it."""
+
+    advice: Advice
+    scenarios: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    format: int
+    left: str
+    right: str
+    wasmtime: str
+    passed: bool
+    #: scenarios, passed, failed, same, diverging.
+    counts: Mapping[str, int]
+    #: Category -> number of scenarios showing it, in CATEGORY_ORDER, occurring ones only.
+    categories: Mapping[str, int]
+    #: Outcome of whole runs (``ok``, ``trap <kind>``, ``error``) -> scenarios, per side (``left``, ``right``).
+    outcomes: Mapping[str, Mapping[str, int]]
+    scenarios: tuple[ScenarioEntry, ...]
+    checklist: tuple[ChecklistEntry, ...]
+
+
+def _events(events: Sequence[Event]) -> tuple[EventView, ...]:
+    return tuple(EventView(e.kind, e.resource, e.rep, e.detail) for e in events[:LOG_LIMIT])
+
+
+def _omitted(events: Sequence[Event]) -> tuple[str, ...]:
+    tally = Counter(" ".join(filter(None, (e.kind, e.resource, e.detail))) for e in events[LOG_LIMIT:])
+    return tuple(f"{what} x{count}" for what, count in sorted(tally.items()))
+
+
+def _cell(scenario: Scenario, step: Step, trace: StepTrace, backend: str, fallback: str | None, bad: bool) -> RunCell:
+    expectation = scenario.expectation(step, backend, fallback)
+    outcome: Outcome = trace.outcome
+    return RunCell(
+        status=outcome.status.value,
+        outcome=outcome.short(),
+        value=outcome.value,
+        trap=outcome.trap.value if outcome.trap else None,
+        message=outcome.message,
+        expected=expectation.short() if expectation else None,
+        rule=expectation.rule if expectation else "",
+        matches=not bad,
+        emits=tuple(EmitView(e.component, e.tag, e.value) for e in trace.emits[:LOG_LIMIT]),
+        events=_events(trace.events),
+        emits_total=len(trace.emits),
+        events_total=len(trace.events),
+        events_omitted=_omitted(trace.events),
+    )
+
+
+def _divergence(d: Divergence) -> DivergenceView:
+    return DivergenceView(
+        None if d.step is None else d.step + 1, d.category.value, d.left, d.right, d.detail, d.consequence
+    )
+
+
+def _backend_run(trace: Trace, mismatches: Sequence[Mismatch]) -> BackendRun:
+    trapped = next((s for s in trace.steps if s.outcome.status is Status.TRAP), None)
+    if trace.error:
+        outcome = "error"
+    elif trapped is not None:
+        outcome = trapped.outcome.short()
+    else:
+        outcome = "ok"
+    return BackendRun(
+        outcome=outcome,
+        trap_step=None if trapped is None else trapped.index + 1,
+        matches=not mismatches,
+        mismatches=tuple(m.line() for m in mismatches),
+        live=tuple(f"{r.resource}#{r.rep}" for r in trace.live[:LOG_LIMIT]),
+        live_total=len(trace.live),
+        error=trace.error,
+    )
+
+
+def _advice(category: str) -> Advice:
+    explanation = EXPLANATIONS[Category(category)]
+    return Advice(category, explanation.summary, explanation.guest_sees, explanation.do_instead)
+
+
+def _steps(
+    scenario: Scenario, verdict: ScenarioVerdict, lt: Trace, rt: Trace, fallbacks: tuple[str | None, str | None]
+) -> tuple[StepRow, ...]:
+    if lt.error or rt.error:
+        return ()
+    by_step = {d.step: d for d in reversed(verdict.diff.divergences) if d.step is not None}
+    first = verdict.diff.first
+    bad = {b: {m.step for m in ms} for b, ms in verdict.mismatches.items()}
+    rows = []
+    for index, (step, ls, rs) in enumerate(zip(scenario.steps, lt.steps, rt.steps, strict=False)):
+        divergence = by_step.get(index)
+        rows.append(
+            StepRow(
+                number=index + 1,
+                component=step.component,
+                op=step.op,
+                arg=step.arg,
+                does=step.does,
+                left=_cell(scenario, step, ls, lt.backend, fallbacks[0], index in bad.get(lt.backend, set())),
+                right=_cell(scenario, step, rs, rt.backend, fallbacks[1], index in bad.get(rt.backend, set())),
+                divergence=None if divergence is None else _divergence(divergence),
+                first=first is not None and first.step == index,
+            )
+        )
+    return tuple(rows)
+
+
+def _entry(
+    scenario: Scenario, verdict: ScenarioVerdict, lt: Trace, rt: Trace, fallbacks: tuple[str | None, str | None]
+) -> ScenarioEntry:
+    first = verdict.diff.first
+    return ScenarioEntry(
+        name=scenario.name,
+        title=scenario.title,
+        category=scenario.category,
+        description=scenario.description,
+        rule=scenario.spec_rule,
+        advice=scenario.advice,
+        modules=dict(sorted((lt.modules or rt.modules).items())),
+        passed=verdict.passed,
+        declared=verdict.declared,
+        observed=verdict.observed,
+        left=_backend_run(lt, verdict.mismatches.get(lt.backend, ())),
+        right=_backend_run(rt, verdict.mismatches.get(rt.backend, ())),
+        steps=_steps(scenario, verdict, lt, rt, fallbacks),
+        divergences=tuple(_divergence(d) for d in verdict.diff.divergences),
+        first_divergence=None if first is None else _divergence(first),
+        explanations=tuple(_advice(c) for c in verdict.observed),
+    )
+
+
+def build(
+    scenarios: Sequence[Scenario],
+    result: GateResult,
+    left_set: TraceSet,
+    right_set: TraceSet,
+    fallbacks: tuple[str | None, str | None] = (None, None),
+) -> Report:
+    """The report over the gate's verdicts; ``fallbacks`` are the backends' ``expectations_from``."""
+    by_name = {s.name: s for s in scenarios}
+    entries = tuple(
+        _entry(by_name[v.scenario], v, left_set.traces[v.scenario], right_set.traces[v.scenario], fallbacks)
+        for v in result.verdicts
+    )
+    seen = Counter(c for e in entries for c in e.observed)
+    categories = {c: seen[c] for c in CATEGORY_ORDER if seen[c]}
+    checklist = tuple(ChecklistEntry(_advice(c), tuple(e.name for e in entries if c in e.observed)) for c in categories)
+    outcomes = {
+        side: dict(sorted(Counter(getattr(e, side).outcome for e in entries).items())) for side in ("left", "right")
+    }
+    failed = sum(not e.passed for e in entries)
+    diverging = sum(bool(e.observed) for e in entries)
+    counts = {
+        "scenarios": len(entries),
+        "passed": len(entries) - failed,
+        "failed": failed,
+        "same": len(entries) - diverging,
+        "diverging": diverging,
+    }
+    return Report(
+        format=REPORT_FORMAT,
+        left=result.left,
+        right=result.right,
+        wasmtime=left_set.wasmtime,
+        passed=result.passed,
+        counts=counts,
+        categories=categories,
+        outcomes=outcomes,
+        scenarios=entries,
+        checklist=checklist,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, mappings and tuples as JSON-ready dicts and lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The report's data as ``compat.json`` holds it (schema in reports/README.md)."""
+    data: dict[str, Any] = _plain(report)
+    for entry, raw in zip(report.scenarios, data["scenarios"], strict=True):
+        raw["verdict"] = entry.verdict
+    return data
+
+
+def to_json(report: Report) -> str:
+    """Deterministic: sorted keys, no date, the same bytes for the same inputs."""
+    return json.dumps(to_dict(report), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def generated_at(environ: Mapping[str, str] = os.environ) -> datetime:
+    """Now, or ``SOURCE_DATE_EPOCH`` when set, so a page can be rebuilt byte for byte."""
+    epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=UTC)
+    return datetime.now(tz=UTC)
+
+
+def _asset(name: str) -> str:
+    return (files("harness.present") / "templates" / name).read_text(encoding="utf-8")
+
+
+def _csp_hash(text: str) -> str:
+    """A CSP source expression allowing exactly this inline block (CSP Level 2 hash)."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def content_security_policy(style: str, script: str) -> str:
+    """Nothing loads from anywhere; only the page's own style and script blocks run."""
+    return (
+        "default-src 'none'; "
+        f"style-src {_csp_hash(style)}; "
+        f"script-src {_csp_hash(script)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.present", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html(report: Report, generated: datetime) -> str:
+    """The self-contained page: inline CSS and script, no request to anywhere."""
+    style, script = _asset("report.css"), _asset("report.js")
+    for name, text, closing in (("report.css", style, "</style"), ("report.js", script, "</script")):
+        if closing in text.lower():
+            raise ValueError(f"harness/present/templates/{name} must not contain {closing!r}: it is inlined")
+    template = _environment().get_template("compat.html")
+    page = template.render(
+        report=report,
+        generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
+        csp=content_security_policy(style, script),
+        # The package's own CSS and script, inlined verbatim so their CSP hashes hold.
+        style=Markup(style),
+        script=Markup(script),
+        category_order=CATEGORY_ORDER,
+        same=SAME,
+    )
+    # Each scenario's detail sits in a <noscript>; only the template's own tags may close one.
+    if page.lower().count("</noscript") != len(report.scenarios):
+        raise ValueError("a scenario's detail closes its <noscript> early")
+    return page
