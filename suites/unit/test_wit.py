@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,3 +37,15 @@ def test_wit_that_does_not_resolve_is_an_input_error_naming_the_folder(tmp_path:
     with pytest.raises(InputError) as error:
         load_wit(tmp_path)
     assert (error.value.path, error.value.message.startswith("WIT does not resolve")) == (tmp_path, True)
+
+
+def test_wasm_tools_is_found_next_to_the_interpreter_without_it_on_path(tmp_path: Path) -> None:
+    """``<venv>/bin/handle-compat`` works without activating the venv (its bin folder off PATH)."""
+    bin_dir = Path(sys.executable).parent
+    command = bin_dir / "handle-compat"
+    assert command.is_file(), f"{command} is missing: install the project into this interpreter's environment"
+    elsewhere = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "wasm-tools").exists()]
+    env = {**os.environ, "PATH": os.pathsep.join(elsewhere), "HANDLE_COMPAT_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["run", "--backend", "pseudo", "-k", "baseline-roundtrip", "--reports", str(tmp_path / "reports")]
+    done = subprocess.run([str(command), *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert (done.returncode, done.stderr) == (0, "")
