@@ -9,14 +9,38 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from wasmtime.component import Component
+from wasmtime.component import (
+    S8,
+    S16,
+    S32,
+    S64,
+    U8,
+    U16,
+    U32,
+    U64,
+    Bool,
+    BorrowType,
+    Component,
+    ComponentInstanceType,
+    EnumType,
+    FuncType,
+    ListType,
+    ModuleType,
+    OwnType,
+    ResourceType,
+    ResultType,
+    String,
+    ValType,
+)
 
+from harness.execute.core import CoreModule
 from harness.execute.run import RunContext
 from harness.execute.wrap import pseudo_name, wrap_scenario
 from harness.model.errors import InputError
 from harness.model.paths import BUILTIN_GUESTS
 from harness.model.scenario import MANIFEST, Scenario, discover, load_scenario
 from harness.model.vocabulary import HandleModel
+from harness.model.wit import Function, Interface, TypeRef, WitPackage
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, MISFIT_WATS, run, write_scenario
 
 OWN_TRANSFER = BUILTIN_GUESTS / "own-transfer"
@@ -101,23 +125,184 @@ def test_pseudo_names_leave_plain_functions_alone() -> None:
     assert pseudo_name("open-input") == "open-input"
 
 
-# --- every scenario compiles ---------------------------------------------------------------
+# --- every scenario wraps into a component whose signature is the WIT package's -----------------
+#
+# Compiling proves only that the text is well formed: the wrapper spells the types of both sides of
+# every import and export, so a consistent mistake (``list<u8>`` spelled ``string``, an error case
+# left out of a result, a driver left unexported, a parameter renamed) still compiles. These tests read the compiled component's type back from wasmtime and compare it with what the WIT
+# package and the scenario declare, written out independently of the wrapper's type writer.
+
+#: A described type: a string such as ``result<list<u8>, enum{ended,closed}>``.
+Described = str
+#: A described function: parameter (name, type) pairs and the result type.
+Signature = tuple[tuple[tuple[str, Described], ...], Described | None]
+#: What an import or export is: a core module, a function, or an instance's members.
+Item = str | Signature | dict[str, "str | Signature"]
+
+_PRIMITIVES: dict[type[ValType], str] = {
+    Bool: "bool",
+    U8: "u8",
+    U16: "u16",
+    U32: "u32",
+    U64: "u64",
+    S8: "s8",
+    S16: "s16",
+    S32: "s32",
+    S64: "s64",
+    String: "string",
+}
+
+
+def _described(valtype: ValType | None) -> Described | None:
+    """A wasmtime component value type, spelled as WIT spells it."""
+    if valtype is None:
+        return None
+    if type(valtype) in _PRIMITIVES:
+        return _PRIMITIVES[type(valtype)]
+    if isinstance(valtype, ListType):
+        return f"list<{_described(valtype.element)}>"
+    if isinstance(valtype, ResultType):
+        return f"result<{_described(valtype.ok) or '_'}, {_described(valtype.err) or '_'}>"
+    if isinstance(valtype, EnumType):
+        return "enum{" + ",".join(str(valtype.name(n)) for n in range(valtype.names_count)) + "}"
+    if isinstance(valtype, OwnType):
+        return "own"
+    if isinstance(valtype, BorrowType):
+        return "borrow"
+    return type(valtype).__name__
+
+
+def _item(engine: wasmtime.Engine, ty: object) -> Item:
+    if isinstance(ty, FuncType):
+        return tuple((name, _described(v) or "") for name, v in ty.params), _described(ty.result)
+    if isinstance(ty, ComponentInstanceType):
+        members = {name: _item(engine, extern.ty) for name, extern in ty.exports(engine).items()}
+        return {name: member for name, member in members.items() if not isinstance(member, dict)}
+    if isinstance(ty, ResourceType):
+        return "resource"
+    if isinstance(ty, ModuleType):
+        return "core module"
+    if isinstance(ty, ValType):
+        return _described(ty) or ""
+    raise AssertionError(f"a component item these tests do not describe: {ty!r}")
+
+
+def _compiled_signature(engine: wasmtime.Engine, component: Component) -> dict[str, Item]:
+    """The component's imports and exports as wasmtime reads them from the compiled code."""
+    ty = component.type
+    imports = {f"import {name}": _item(engine, e.ty) for name, e in ty.imports(engine).items()}
+    exports = {f"export {name}": _item(engine, e.ty) for name, e in ty.exports(engine).items()}
+    return imports | exports
+
+
+def _wit_type(wit: WitPackage, model: HandleModel, ref: TypeRef | None) -> Described | None:
+    """A WIT type as the component must type it: handles are ``u32`` under the pseudo model."""
+    if ref is None:
+        return None
+    if isinstance(ref, str):
+        return ref
+    kind = wit.types[ref]["kind"]
+    if "type" in kind:
+        return _wit_type(wit, model, kind["type"])
+    if "handle" in kind:
+        (flavour,) = kind["handle"]
+        return "u32" if model is HandleModel.PSEUDO else str(flavour)
+    if "list" in kind:
+        return f"list<{_wit_type(wit, model, kind['list'])}>"
+    if "result" in kind:
+        ok, err = (_wit_type(wit, model, kind["result"].get(side)) for side in ("ok", "err"))
+        return f"result<{ok or '_'}, {err or '_'}>"
+    if "enum" in kind:
+        return "enum{" + ",".join(case["name"] for case in kind["enum"]["cases"]) + "}"
+    raise AssertionError(f"the WIT package uses a type these tests do not spell: {kind}")
+
+
+def _wit_signature(wit: WitPackage, model: HandleModel, fn: Function) -> Signature:
+    params = tuple((p.name, _wit_type(wit, model, p.type) or "") for p in fn.params)
+    return params, _wit_type(wit, model, fn.result)
+
+
+def _wit_instance(wit: WitPackage, model: HandleModel, iface: Interface) -> dict[str, str | Signature]:
+    """An interface's members: functions (renamed under pseudo), its resources (real only), its enums."""
+    members: dict[str, str | Signature] = {}
+    for name, index in iface.types:
+        kind = wit.types[wit.resolve_alias(index)]["kind"]
+        if kind == "resource" and model is HandleModel.REAL:
+            members[name] = "resource"
+        elif kind != "resource":
+            members[name] = _wit_type(wit, model, index) or ""
+    for fn in iface.functions:
+        name = fn.name if model is HandleModel.REAL else pseudo_name(fn.name)
+        members[name] = _wit_signature(wit, model, fn)
+    return members
+
+
+def _pseudo_table(wit: WitPackage) -> dict[str, str | Signature]:
+    """What the pseudo backend's global table serves each guest: the resource intrinsics, borrow scopes."""
+    table: dict[str, str | Signature] = {}
+    for _, resource in wit.resources():
+        table[f"resource-new-{resource}"] = ((("rep", "u32"),), "u32")
+        table[f"resource-rep-{resource}"] = ((("handle", "u32"),), "u32")
+        table[f"resource-drop-{resource}"] = ((("handle", "u32"),), None)
+    table["borrow-begin"] = ((("handle", "u32"),), None)
+    table["borrow-end"] = ((), None)
+    return table
+
+
+def _declared_signature(
+    wit: WitPackage, model: HandleModel, scenario: Scenario, cores: dict[str, CoreModule], imported: list[str]
+) -> dict[str, Item]:
+    """What the component must import and export, from the WIT package and the scenario's components.
+
+    Each component's core module, its pseudo table under the pseudo model, and a driver export
+    ``<name>-run`` typed as the WIT's ``driver.run`` for each component whose module exports it.
+    Every other import must be one of the WIT's interfaces, under its own name (real handles,
+    interfaces with resources) or ``<component>-<interface>``, typed as the WIT declares it.
+    """
+    driver = wit.interface("driver")
+    run_export = f"{driver.qualified}#{driver.functions[0].name}"
+    declared: dict[str, Item] = {}
+    for spec in scenario.components:
+        declared[f"import core-{spec.name}"] = "core module"
+        if model is HandleModel.PSEUDO:
+            declared[f"import {spec.name}-table"] = _pseudo_table(wit)
+        if cores[spec.name].export(run_export) is not None:
+            declared[f"export {spec.name}-run"] = _wit_signature(wit, model, driver.functions[0])
+    prefixes = {f"{spec.name}-" for spec in scenario.components}
+    for name in imported:
+        if f"import {name}" in declared:
+            continue
+        short = next((name.removeprefix(p) for p in prefixes if name.startswith(p)), None)
+        iface = wit.find_interface(name) or (wit.find_interface(short) if short else None)
+        declared[f"import {name}"] = _wit_instance(wit, model, iface) if iface else "not in the WIT package"
+    return declared
+
+
+def _signatures(ctx: RunContext, folder: Path, model: HandleModel) -> tuple[dict[str, Item], dict[str, Item]]:
+    """(compiled, declared) signatures of a scenario's wrapped component under ``model``."""
+    scenario = load_scenario(folder)
+    cores = {spec.name: ctx.core(spec.wat)[0] for spec in scenario.components}
+    component = ctx.cache.component(wrap_scenario(ctx.wit, model, scenario, cores))
+    imported = list(component.type.imports(ctx.engine))
+    return _compiled_signature(ctx.engine, component), _declared_signature(ctx.wit, model, scenario, cores, imported)
 
 
 @pytest.mark.parametrize("model", list(HandleModel), ids=lambda m: m.value)
 @pytest.mark.parametrize("folder", discover(BUILTIN_GUESTS), ids=lambda p: p.name)
-def test_builtin_scenario_wraps_into_a_component_wasmtime_compiles(
+def test_builtin_scenario_wraps_into_the_signature_its_wit_and_components_declare(
     ctx: RunContext, folder: Path, model: HandleModel
 ) -> None:
-    assert isinstance(Component(ctx.engine, _text(ctx, load_scenario(folder), model)), Component)
+    compiled, declared = _signatures(ctx, folder, model)
+    assert compiled == declared
 
 
 @pytest.mark.parametrize("model", list(HandleModel), ids=lambda m: m.value)
 @pytest.mark.parametrize("folder", discover(FIXTURE_GUESTS), ids=lambda p: p.name)
-def test_fixture_scenario_wraps_into_a_component_wasmtime_compiles(
+def test_fixture_scenario_wraps_into_the_signature_its_wit_and_components_declare(
     ctx: RunContext, folder: Path, model: HandleModel
 ) -> None:
-    assert isinstance(Component(ctx.engine, _text(ctx, load_scenario(folder), model)), Component)
+    compiled, declared = _signatures(ctx, folder, model)
+    assert compiled == declared
 
 
 def test_unwired_peer_import_is_refused_naming_the_manifest(ctx: RunContext, tmp_path: Path) -> None:
