@@ -129,8 +129,9 @@ def test_pseudo_names_leave_plain_functions_alone() -> None:
 #
 # Compiling proves only that the text is well formed: the wrapper spells the types of both sides of
 # every import and export, so a consistent mistake (``list<u8>`` spelled ``string``, an error case
-# left out of a result, a driver left unexported, a parameter renamed) still compiles. These tests read the compiled component's type back from wasmtime and compare it with what the WIT
-# package and the scenario declare, written out independently of the wrapper's type writer.
+# left out of a result, a driver left unexported, a parameter renamed) still compiles. These tests
+# read the compiled component's type back from wasmtime and compare it with what the WIT package
+# and the scenario declare, written out independently of the wrapper's type writer.
 
 #: A described type: a string such as ``result<list<u8>, enum{ended,closed}>``.
 Described = str
