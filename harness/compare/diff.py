@@ -234,7 +234,7 @@ def _classify(left: Trace, right: Trace, index: int, emits_equal: bool) -> tuple
 
 
 def _emit_text(emits: Sequence[tuple[str, str, str]]) -> str:
-    return ", ".join(f"{c}:{t}={v}" for c, t, v in emits) or "no emits"
+    return ", ".join(f"{c}:{t}={v}" for c, t, v in emits) or "none"
 
 
 def diff_traces(left: Trace, right: Trace) -> ScenarioDiff:
@@ -258,7 +258,7 @@ def diff_traces(left: Trace, right: Trace) -> ScenarioDiff:
         else:
             category, reason = _classify(left, right, index, emits_equal)
         if not emits_equal:
-            reason += f"; emits {_emit_text(left_emits[index])} vs {_emit_text(right_emits[index])}"
+            reason += f"; emits differ: {_emit_text(left_emits[index])} vs {_emit_text(right_emits[index])}"
         divergences.append(Divergence(index, category, ls.outcome.short(), rs.outcome.short(), reason, consequence))
         if first_trap is None and Status.TRAP in (ls.outcome.status, rs.outcome.status):
             first_trap = index

@@ -32,6 +32,28 @@ from harness.present import report
 
 EXIT_OK, EXIT_DIFFERS, EXIT_INPUT = 0, 1, 2
 
+DESCRIPTION = (
+    "Runs WebAssembly component guest scenarios against pseudo-handle and real-handle hosts, "
+    "shows where their behaviour differs, gates CI on it and writes the compatibility report."
+)
+EPILOG = "exit codes: 0 all good, 1 behaviour differs from what is expected, 2 unusable input"
+#: What each subcommand's ``--help`` says first; REPORTS and GUESTS are the --reports and --guests folders.
+DESCRIPTIONS = {
+    "run": "Runs every scenario on one backend, prints one line per scenario (ok; FAIL with expected and observed; "
+    "ERROR) and writes the traces to REPORTS/traces/BACKEND.json.",
+    "diff": "Lines the two backends' traces up step by step (run both first) and prints, per scenario, where they "
+    "differ and why, what guest code sees and what to do instead, then the totals per category.",
+    "gate": "Checks both backends' traces against the manifests: each step's expect.<backend> and each scenario's "
+    "declared diverges; writes REPORTS/gate.json and REPORTS/gate.xml.",
+    "report": "Runs the scenarios on both backends where their traces are missing or stale, then writes "
+    "REPORTS/compat.html and REPORTS/compat.json; exits 0 once written, whatever the gate's verdict.",
+    "catalog": "Prints the table of Canonical ABI handle rules with the scenarios that exercise each, from "
+    "GUESTS/rules.toml; --write puts it into GUESTS/README.md.",
+    "list": "Prints each scenario's name, the divergence categories it declares (or same) and its title.",
+    "backends": "Prints each registered backend (entry-point group handle_compat.backends): its name, the handle "
+    "model its guests are wrapped for, and what it is.",
+}
+
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guests", type=Path, default=BUILTIN_GUESTS, help="folder of scenario folders")
@@ -146,8 +168,10 @@ def _read_pair(args: argparse.Namespace) -> tuple[TraceSet, TraceSet, tuple[Path
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
+    """Per scenario: same, or each divergence and each category's advice; then the totals."""
     left, right, _ = _read_pair(args)
-    for scenario_diff in diff_sets(left, right):
+    diffs = diff_sets(left, right)
+    for scenario_diff in diffs:
         if scenario_diff.same:
             print(f"same      {scenario_diff.scenario}")
             continue
@@ -158,7 +182,15 @@ def _cmd_diff(args: argparse.Namespace) -> int:
             versus = f"{divergence.left} vs {divergence.right}"
             print(f"    {where}: {versus} [{divergence.category}] {divergence.detail}{tail}")
         for category in scenario_diff.categories:
-            print(f"    {category}: {EXPLANATIONS[Category(category)].guest_sees}")
+            explanation = EXPLANATIONS[Category(category)]
+            print(f"    {category}: {explanation.guest_sees}")
+            print(f"        do instead: {explanation.do_instead}")
+    differ = sum(not d.same for d in diffs)
+    pair = f"{left.backend} vs {right.backend}"
+    print(f"{len(diffs)} scenarios compared ({pair}): {len(diffs) - differ} the same, {differ} differ")
+    seen = [c for d in diffs for c in d.categories]
+    counts = ", ".join(f"{c.value} {seen.count(c.value)}" for c in Category if c.value in seen)
+    print(f"by category: {counts or 'none'}")
     return EXIT_OK
 
 
@@ -226,6 +258,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     scenarios, errors = load_all(args.guests)
+    print(f"{'scenario':40} {'diverges':30} title")
     for scenario in scenarios:
         declared = ", ".join(scenario.diverges) or "same"
         print(f"{scenario.name:40} {declared:30} {scenario.title}")
@@ -241,7 +274,7 @@ def _cmd_backends(_args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="handle-compat", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(prog="handle-compat", description=DESCRIPTION, epilog=EPILOG)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run every scenario on one backend and write its traces")
     run.add_argument("--backend", required=True, help="backend name (see `handle-compat backends`)")
@@ -274,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(listing)
     listing.set_defaults(func=_cmd_list)
     commands.add_parser("backends", help="list the registered backends").set_defaults(func=_cmd_backends)
+    for name, command in commands.choices.items():
+        command.description = command.description or DESCRIPTIONS[name]
     return parser
 
 

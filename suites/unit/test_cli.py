@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from harness.compare.diff import EXPLANATIONS
 from harness.model.paths import BUILTIN_GUESTS, trace_path
 from harness.model.scenario import MANIFEST
 from harness.model.trace import TraceSet
-from harness.present.cli import EXIT_DIFFERS, EXIT_OK
+from harness.model.vocabulary import Category
+from harness.present.cli import EXIT_DIFFERS, EXIT_OK, build_parser
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, run_cli
 
 
@@ -97,3 +100,52 @@ def test_list_names_each_scenario_with_its_declared_divergences(tmp_path: Path) 
 def test_backends_lists_the_shipped_backends(tmp_path: Path) -> None:
     completed = run_cli("backends", cache=tmp_path)
     assert {"pseudo", "pseudo-reuse", "real"} <= {line.split()[0] for line in completed.stdout.splitlines()}
+
+
+def test_help_shows_no_markup() -> None:
+    parser = build_parser()
+    (action,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    texts = [parser.format_help(), *(sub.format_help() for sub in action.choices.values())]
+    assert [text for text in texts if "``" in text] == []
+
+
+def test_every_subcommand_has_a_one_line_help_and_a_description() -> None:
+    parser = build_parser()
+    (action,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {choice.dest: str(choice.help or "") for choice in action._choices_actions}
+    lacking = [
+        name
+        for name, sub in action.choices.items()
+        if not helps.get(name) or "\n" in helps[name] or not sub.description
+    ]
+    assert lacking == []
+
+
+@pytest.fixture(scope="module")
+def diffed(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``diff`` of a scenario that behaves the same and one that diverges, after running both backends."""
+    root = tmp_path_factory.mktemp("diff")
+    guests, reports = root / "guests", root / "reports"
+    for name in ("baseline-roundtrip", "own-transfer"):
+        copy_scenario(BUILTIN_GUESTS / name, guests)
+    for backend in ("pseudo", "real"):
+        assert _run(guests, reports, backend=backend, cache=root / "cache")[0] == EXIT_OK
+    completed = run_cli("diff", "--guests", str(guests), "--reports", str(reports), cache=root / "cache")
+    assert completed.returncode == EXIT_OK, completed.stderr
+    return completed.stdout
+
+
+def test_diff_ends_with_totals_per_category(diffed: str) -> None:
+    assert diffed.splitlines()[-2:] == [
+        "2 scenarios compared (pseudo vs real): 1 the same, 1 differ",
+        "by category: ownership-transfer 1",
+    ]
+
+
+def test_diff_says_what_to_do_instead_for_each_category(diffed: str) -> None:
+    assert f"do instead: {EXPLANATIONS[Category.OWNERSHIP_TRANSFER].do_instead}" in diffed
+
+
+def test_list_starts_with_a_header_naming_its_columns(tmp_path: Path) -> None:
+    completed = run_cli("list", "--guests", str(FIXTURE_GUESTS), cache=tmp_path)
+    assert completed.stdout.splitlines()[0].split() == ["scenario", "diverges", "title"]

@@ -146,3 +146,11 @@ def test_the_called_components_tags_explain_before_other_components_tags() -> No
     left = _trace("l", given, StepTrace(1, "u", 2, 0, UNKNOWN))
     right = _trace("r", given, StepTrace(1, "u", 2, 0, VALUE_1))
     assert diff_traces(left, right).categories == ("ownership-transfer",)
+
+
+def test_a_step_without_emits_reads_as_none_in_the_detail() -> None:
+    left = _trace("l", _step(0, VALUE_1))
+    right = _trace("r", _step(0, VALUE_1, (Emit("a", "dropped", 1),)))
+    result = diff_traces(left, right)
+    assert result.first is not None
+    assert result.first.detail.endswith("; emits differ: none vs a:dropped=h1")
