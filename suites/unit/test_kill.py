@@ -20,11 +20,14 @@ from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT, trace_path
 from harness.model.trace import TraceSet
 
 COUNT = 80
+#: Bytes of each scenario's probe tag; with COUNT scenarios the trace file is about 30 MB.
+TAG_BYTES = 65536
 GUEST = """(module
   (import "handle-compat:io/host@0.1.0" "open-input" (func $open (param i32 i32) (result i32)))
   (import "handle-compat:io/streams@0.1.0" "[method]input-stream.read" (func $read (param i32 i64 i32)))
   (import "handle-compat:io/streams@0.1.0" "[resource-drop]input-stream" (func $drop (param i32)))
-  (memory (export "memory") 1)
+  (import "handle-compat:io/probe@0.1.0" "emit" (func $emit (param i32 i32 i64)))
+  (memory (export "memory") 2)
   (global $heap (mut i32) (i32.const 1024))
   (data (i32.const 16) "hello")
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
@@ -37,6 +40,8 @@ GUEST = """(module
     (local.set $h (call $open (i32.const 16) (i32.const 5)))
     (call $read (local.get $h) (local.get $arg) (i32.const 64))
     (call $drop (local.get $h))
+    ;; A tag of {tag_bytes} NUL bytes (the zeroed second page), six bytes each in JSON: big traces are slow to write.
+    (call $emit (i32.const 65536) (i32.const {tag_bytes}) (local.get $arg))
     (i64.add (i64.extend_i32_u (i32.load (i32.const 72))) (i64.const {number}))))
 """
 MANIFEST = """title = "Synthetic scenario {number}"
@@ -63,7 +68,7 @@ def _guests(root: Path) -> Path:
     for number in range(COUNT):
         folder = guests / f"synthetic-{number:04d}"
         folder.mkdir()
-        (folder / "a.wat").write_text(GUEST.format(number=number), encoding="utf-8")
+        (folder / "a.wat").write_text(GUEST.format(number=number, tag_bytes=TAG_BYTES), encoding="utf-8")
         (folder / "scenario.toml").write_text(MANIFEST.format(number=number, value=3 + number), encoding="utf-8")
     return guests
 
@@ -143,9 +148,15 @@ def killed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return Killed(reports, cache, old_trace, process.returncode)
 
 
-@pytest.mark.parametrize("killed", ["while-compiling"], indirect=True)
+@pytest.mark.parametrize("killed", sorted(KILL_POINTS), indirect=True)
 def test_the_run_was_killed_mid_way(killed: Killed) -> None:
     assert killed.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("killed", ["while-writing-traces"], indirect=True)
+def test_the_kill_landed_between_creating_the_trace_temporary_and_renaming_it(killed: Killed) -> None:
+    # A SIGKILL runs no clean-up, so the temporary is still there only if the kill came mid-write.
+    assert len(_trace_temporaries(killed.reports)) == 1
 
 
 @pytest.mark.parametrize("killed", sorted(KILL_POINTS), indirect=True)
