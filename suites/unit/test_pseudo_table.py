@@ -1,4 +1,4 @@
-"""The global pseudo-handle table: keys from 3, allocation policies, NotPresent/WrongType."""
+"""The global pseudo-handle table: keys from 3, allocation policies, NotPresent/HasChildren/WrongType."""
 
 from __future__ import annotations
 
@@ -82,6 +82,41 @@ def test_remove_with_the_wrong_type_keeps_the_entry() -> None:
     with pytest.raises(HostTrap):
         table.remove(key, "output-stream")
     assert table.get(key, "input-stream").rep == 1
+
+
+def _stream_with_pollable() -> tuple[PseudoTable, int, int]:
+    table = PseudoTable()
+    stream = table.insert("input-stream", 1, "a")
+    return table, stream, table.insert("pollable", 2, "a", parent=stream)
+
+
+def test_removing_a_parent_with_a_live_child_is_has_children() -> None:
+    table, stream, _ = _stream_with_pollable()
+    with pytest.raises(HostTrap) as trap:
+        table.remove(stream, "input-stream")
+    assert (trap.value.kind, str(trap.value).split(":")[0]) == (TrapKind.HAS_CHILDREN, "HasChildren")
+
+
+def test_has_children_is_checked_before_the_type() -> None:
+    # table.rs (2023) Table::delete: delete_entry checks NotPresent, then HasChildren;
+    # only then does the downcast fail with WrongType.
+    table, stream, _ = _stream_with_pollable()
+    with pytest.raises(HostTrap) as trap:
+        table.remove(stream, "output-stream")
+    assert trap.value.kind is TrapKind.HAS_CHILDREN
+
+
+def test_a_parent_can_be_removed_once_its_child_is() -> None:
+    table, stream, pollable = _stream_with_pollable()
+    table.remove(pollable, "pollable")
+    assert table.remove(stream, "input-stream").rep == 1
+
+
+def test_a_child_of_a_missing_parent_is_not_present() -> None:
+    # table.rs (2023) Table::push_child: the parent must exist.
+    with pytest.raises(HostTrap) as trap:
+        PseudoTable().insert("pollable", 2, "a", parent=3)
+    assert trap.value.kind is TrapKind.UNKNOWN_HANDLE
 
 
 def test_len_counts_live_entries() -> None:

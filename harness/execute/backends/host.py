@@ -67,6 +67,11 @@ class StreamHost:
             raise HostTrap(TrapKind.HOST_ERROR, f"destructor ran twice for {resource} rep {rep}")
         self.events.append(Event("destroy", resource, rep))
 
+    def parent_of(self, rep: int) -> int | None:
+        """The rep of the resource a live child (a pollable) was subscribed from."""
+        stream = self._live.get(rep)
+        return None if stream is None else stream.parent
+
     def live(self) -> tuple[LiveResource, ...]:
         return tuple(LiveResource(s.resource, rep) for rep, s in sorted(self._live.items()))
 

@@ -39,17 +39,34 @@ class PseudoBackend(Backend):
                     with root.add_instance(import_name) as inst:
                         for fn in iface.functions:
                             impl = host.implementation(short, fn.name, spec.name)
-                            inst.add_func(pseudo_name(fn.name), self._adapt(impl, wit, fn, table, spec.name))
+                            inst.add_func(pseudo_name(fn.name), self._adapt(impl, wit, fn, table, spec.name, host))
                 with root.add_instance(f"{spec.name}-table") as inst:
                     self._define_intrinsics(inst, wit, table, host, spec.name, lent[spec.name])
 
-    def _adapt(self, impl: Any, wit: WitPackage, fn: Any, table: PseudoTable, caller: str) -> Any:
-        return adapt(
-            impl,
-            handle_slots(wit, fn),
-            to_rep=lambda _store, index, resource: self.lookup(table, caller, index, resource).rep,
-            from_rep=lambda _store, rep, resource: table.insert(resource, rep, caller),
-        )
+    def _adapt(self, impl: Any, wit: WitPackage, fn: Any, table: PseudoTable, caller: str, host: StreamHost) -> Any:
+        """A host function over pseudo-handles; a new child resource is pushed as a child of its parent's key.
+
+        The 2023 host pushed a stream's pollable with ``Table::push_child`` under the
+        stream's key, which is the handle the guest passed in this call.
+        """
+        passed: dict[int, int] = {}
+
+        def to_rep(_store: Any, index: int, resource: str) -> int:
+            rep = int(self.lookup(table, caller, index, resource).rep)
+            passed[rep] = index
+            return rep
+
+        def from_rep(_store: Any, rep: int, resource: str) -> int:
+            parent = host.parent_of(rep)
+            return table.insert(resource, rep, caller, None if parent is None else passed[parent])
+
+        adapted = adapt(impl, handle_slots(wit, fn), to_rep, from_rep)
+
+        def host_func(store: Any, *args: Any) -> Any:
+            passed.clear()
+            return adapted(store, *args)
+
+        return host_func
 
     def lookup(self, table: PseudoTable, caller: str, index: int, resource: str) -> Any:
         """Resolves a guest's index; the caller is known but, under pseudo-handles, ignored."""
@@ -82,10 +99,12 @@ class PseudoBackend(Backend):
                 return int(self.lookup(table, caller, index, resource).rep)
 
             def drop(_store: Any, index: int, resource: str = resource) -> None:
-                entry = self.lookup(table, caller, index, resource)
                 if index in lent:
+                    self.lookup(table, caller, index, resource)
                     lent.discard(index)
                     return
+                table.check_remove(index, resource)
+                entry = self.lookup(table, caller, index, resource)
                 if resource in HOST_RESOURCES:
                     host.destroy(resource, entry.rep)
                 table.remove(index, resource)
