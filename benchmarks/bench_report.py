@@ -172,7 +172,7 @@ def measure(count: int) -> Figures:
         return report.build(scenarios, result, left_set, right_set, (left.expectations_from, right.expectations_from))
 
     model, build_ms = _timed(build)
-    html, render_ms = _timed(lambda: report.render_html(model, datetime.now(tz=UTC)))
+    html, render_ms = _timed(lambda: report.render_html(model, datetime.now(tz=UTC), paths[0].parent))
     data, json_ms = _timed(lambda: report.to_json(model))
     load_average = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:

@@ -36,7 +36,8 @@ EXPLANATIONS: Mapping[Category, Explanation] = {
     Category.ISOLATION: Explanation(
         "An index that named another component's resource in the global table means nothing in this component's table.",
         "Guest code that receives a handle as a plain integer (in a u32, a record or a list) and uses it "
-        "now traps with unknown-handle, or reaches one of its own resources.",
+        "now traps (unknown-handle, or wrong-type where its own table holds another type at that index), "
+        "or reaches one of its own resources.",
         "Pass handles as own<T> or borrow<T> in the WIT so the canonical ABI moves them between tables.",
     ),
     Category.FORGERY: Explanation(
@@ -47,13 +48,15 @@ EXPLANATIONS: Mapping[Category, Explanation] = {
     ),
     Category.OWNERSHIP_TRANSFER: Explanation(
         "Passing an own moves the handle out of the caller's table.",
-        "Guest code that keeps using an index after passing it as own now traps with unknown-handle.",
+        "Guest code that keeps using an index after passing it as own finds the slot empty or reused: it traps "
+        "(unknown-handle, or wrong-type when a resource of another type took the slot) or silently reaches "
+        "the resource that took it.",
         "Consider the handle gone once passed as own; pass borrow<T> to keep it, or get it back (hand-back).",
     ),
     Category.BORROW_RULES: Explanation(
         "Borrows are scoped to a call and block the owner from giving the resource away while lent.",
-        "Callee code that keeps or never drops a borrow, or caller code that passes a lent handle as own, "
-        "now traps (borrow-outstanding, own-lent, unknown-handle).",
+        "Callee code that keeps or never drops a borrow, or code that passes a lent handle or a received "
+        "borrow on as own, now traps (borrow-outstanding, own-lent, borrow-as-own, unknown-handle).",
         "Drop every borrow before returning; never store it; do not pass a handle as own while it is lent.",
     ),
     Category.USE_AFTER_FREE: Explanation(

@@ -237,7 +237,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     left_set, right_set, paths = _read_pair(args)
     result = evaluate(scenarios, left, right, left_set, right_set, paths)
     model = report.build(scenarios, result, left_set, right_set, (left.expectations_from, right.expectations_from))
-    html, data = report.render_html(model, report.generated_at()), report.to_json(model)
+    html, data = report.render_html(model, report.generated_at(), paths[0].parent), report.to_json(model)
     write_atomic(args.reports / "compat.json", data)
     write_atomic(args.reports / "compat.html", html)
     verdict = "passed" if result.passed else "failed"

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -31,7 +32,7 @@ from markupsafe import Markup
 from harness.compare.diff import EXPLANATIONS, Divergence
 from harness.compare.expect import Mismatch
 from harness.compare.gate import GateResult, ScenarioVerdict
-from harness.model.scenario import Scenario, Step
+from harness.model.scenario import Expectation, Scenario, Step
 from harness.model.trace import Event, Outcome, Status, StepTrace, Trace, TraceSet
 from harness.model.vocabulary import Category
 
@@ -115,6 +116,12 @@ class BackendRun:
     outcome: str
     #: 1-based step of the first trap.
     trap_step: int | None
+    #: What the matrix shows: ``outcome`` when the run met the manifest, else what went wrong first
+    #: (``wrong value``, ``no trap``, ``wrong trap``, ``unexpected trap``, ``not run``, ``ran``,
+    #: ``wrong live count``, ``no expectation``, ``error``), so a failing run never reads ``ok``.
+    summary: str
+    #: 1-based step ``summary`` is about (the first trap, or the first mismatching step), None for teardown.
+    summary_step: int | None
     #: True when every step and the teardown matched the manifest.
     matches: bool
     mismatches: tuple[str, ...]
@@ -228,17 +235,42 @@ def _divergence(d: Divergence) -> DivergenceView:
     )
 
 
-def _backend_run(trace: Trace, mismatches: Sequence[Mismatch]) -> BackendRun:
+def _what_went_wrong(expected: Expectation | None, observed: Outcome) -> str:
+    """A step's mismatch in two words: what the run did instead of what the manifest expects."""
+    if expected is None:
+        return "no expectation"
+    if observed.status is Status.NOT_RUN:
+        return "not run"
+    if expected.not_run:
+        return "ran"
+    if observed.status is Status.TRAP:
+        return "wrong trap" if expected.trap is not None else "unexpected trap"
+    return "no trap" if expected.trap is not None else "wrong value"
+
+
+def _backend_run(scenario: Scenario, trace: Trace, mismatches: Sequence[Mismatch], fallback: str | None) -> BackendRun:
     trapped = next((s for s in trace.steps if s.outcome.status is Status.TRAP), None)
+    trap_step = None if trapped is None else trapped.index + 1
     if trace.error:
         outcome = "error"
     elif trapped is not None:
         outcome = trapped.outcome.short()
     else:
         outcome = "ok"
+    summary, summary_step = outcome, trap_step
+    first = min(mismatches, key=lambda m: len(trace.steps) if m.step is None else m.step, default=None)
+    if first is not None and not trace.error:
+        if first.step is None:
+            summary, summary_step = "wrong live count", None
+        else:
+            step = scenario.steps[first.step]
+            expected = scenario.expectation(step, trace.backend, fallback)
+            summary, summary_step = _what_went_wrong(expected, trace.steps[first.step].outcome), first.step + 1
     return BackendRun(
         outcome=outcome,
-        trap_step=None if trapped is None else trapped.index + 1,
+        trap_step=trap_step,
+        summary=summary,
+        summary_step=summary_step,
         matches=not mismatches,
         mismatches=tuple(m.line() for m in mismatches),
         live=tuple(f"{r.resource}#{r.rep}" for r in trace.live[:LOG_LIMIT]),
@@ -294,8 +326,8 @@ def _entry(
         passed=verdict.passed,
         declared=verdict.declared,
         observed=verdict.observed,
-        left=_backend_run(lt, verdict.mismatches.get(lt.backend, ())),
-        right=_backend_run(rt, verdict.mismatches.get(rt.backend, ())),
+        left=_backend_run(scenario, lt, verdict.mismatches.get(lt.backend, ()), fallbacks[0]),
+        right=_backend_run(scenario, rt, verdict.mismatches.get(rt.backend, ()), fallbacks[1]),
         steps=_steps(scenario, verdict, lt, rt, fallbacks),
         divergences=tuple(_divergence(d) for d in verdict.diff.divergences),
         first_divergence=None if first is None else _divergence(first),
@@ -406,8 +438,11 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_html(report: Report, generated: datetime) -> str:
-    """The self-contained page: inline CSS and script, no request to anywhere."""
+def render_html(report: Report, generated: datetime, traces: Path) -> str:
+    """The self-contained page: inline CSS and script, no request to anywhere.
+
+    ``traces`` is the folder of the trace files the report was made from, named in the footer.
+    """
     style, script = _asset("report.css"), _asset("report.js")
     for name, text, closing in (("report.css", style, "</style"), ("report.js", script, "</script")):
         if closing in text.lower():
@@ -416,6 +451,7 @@ def render_html(report: Report, generated: datetime) -> str:
     page = template.render(
         report=report,
         generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
+        traces=f"{traces.as_posix().rstrip('/')}/",
         csp=content_security_policy(style, script),
         # The package's own CSS and script, inlined verbatim so their CSP hashes hold.
         style=Markup(style),

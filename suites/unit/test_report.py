@@ -236,6 +236,14 @@ def test_report_command_writes_html_and_json(guests: Path, tmp_path: Path) -> No
     assert "Gate passed" in (reports / "compat.html").read_text(encoding="utf-8")
 
 
+def test_report_command_footer_names_its_reports_folder(guests: Path, tmp_path: Path) -> None:
+    reports = tmp_path / "elsewhere"
+    done = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    footer = re.findall(r"<footer>.*</footer>", (reports / "compat.html").read_text(encoding="utf-8"))
+    assert f"<code>{(reports / 'traces').as_posix()}/</code>" in footer[0]
+
+
 def test_report_command_reuses_up_to_date_traces(guests: Path, tmp_path: Path) -> None:
     reports, cache = tmp_path / "reports", tmp_path / "cache"
     assert run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
