@@ -1,9 +1,10 @@
 """The catalog of handle rules (``guests/rules.toml``) and the scenarios covering each.
 
 Coverage is a claim that can be checked: a ``covered`` entry with a ``trap``
-says that scenario traps with that kind on that backend, and the unit suite runs
-it to make sure. The Markdown table in ``guests/README.md`` is rendered from the
-same file, so the two cannot drift apart.
+says that scenario traps with that kind on that backend; one without says which
+``step`` returns a value there. The unit suite runs each to make sure. The
+Markdown table in ``guests/README.md`` is rendered from the same file, so the
+two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ REACH = ("guest", "host", "unreachable")
 
 @dataclass(frozen=True)
 class Coverage:
+    """A scenario that exercises a rule on a backend, and what it does there."""
+
     scenario: str
     backend: str
+    #: The kind a step traps with; None: the claim is that ``step`` returns a value.
     trap: str | None
+    #: The step the claim is about, counted from 1 as in the manifest; a value claim must name it.
+    step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,9 @@ def load_rules(guests: Path) -> list[Rule]:
     rules = []
     for raw in data.get("rule", []):
         try:
-            covered = tuple(Coverage(c["scenario"], c["backend"], c.get("trap")) for c in raw.get("covered", []))
+            covered = tuple(
+                Coverage(c["scenario"], c["backend"], c.get("trap"), c.get("step")) for c in raw.get("covered", [])
+            )
             rule = Rule(
                 id=raw["id"],
                 spec=raw["spec"],
@@ -70,8 +78,19 @@ def load_rules(guests: Path) -> list[Rule]:
             raise InputError(path, f"rule {rule.id!r} is unreachable but says not why")
         if rule.reach != "unreachable" and not rule.covered:
             raise InputError(path, f"rule {rule.id!r} is covered by no scenario")
+        for claim in rule.covered:
+            _check_claim(path, rule.id, claim)
         rules.append(rule)
     return rules
+
+
+def _check_claim(path: Path, rule: str, claim: Coverage) -> None:
+    """Refuses a claim that cannot be checked: a value claim must say which step returns the value."""
+    where = f"rule {rule!r}: {claim.scenario} on {claim.backend}"
+    if claim.step is not None and (isinstance(claim.step, bool) or not isinstance(claim.step, int) or claim.step < 1):
+        raise InputError(path, f"{where}: step must be a step number counted from 1, not {claim.step!r}")
+    if claim.trap is None and claim.step is None:
+        raise InputError(path, f"{where} claims a value: say which step returns it (step = N)")
 
 
 def _cell(text: str) -> str:
