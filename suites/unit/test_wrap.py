@@ -117,6 +117,21 @@ def test_pseudo_wrapper_lowers_drop_from_the_global_table(ctx: RunContext, basel
     assert '(canon lower (func $table "resource-drop-input-stream"))' in text
 
 
+def test_real_wrapper_gives_a_guest_resource_the_destructor_its_module_exports(ctx: RunContext) -> None:
+    text = _text(ctx, load_scenario(BUILTIN_GUESTS / "guest-dtor-last-own"), HandleModel.REAL)
+    assert '(resource (rep i32) (dtor (core func $dtor "counter")))' in text
+
+
+def test_real_wrapper_gives_no_destructor_to_a_guest_resource_without_one(ctx: RunContext) -> None:
+    text = _text(ctx, load_scenario(BUILTIN_GUESTS / "guest-resource-shared"), HandleModel.REAL)
+    assert "(dtor " not in text
+
+
+def test_pseudo_wrapper_runs_the_providers_destructor_on_a_drop(ctx: RunContext) -> None:
+    text = _text(ctx, load_scenario(BUILTIN_GUESTS / "guest-dtor-last-own"), HandleModel.PSEUDO)
+    assert '(canon lower (func $i.handle-compat:io/counters@0.1.0 "dtor-counter"))' in text
+
+
 def test_pseudo_names_replace_brackets_and_dots() -> None:
     assert pseudo_name("[method]input-stream.read") == "method-input-stream-read"
 
@@ -245,6 +260,7 @@ def _pseudo_table(wit: WitPackage) -> dict[str, str | Signature]:
         table[f"resource-new-{resource}"] = ((("rep", "u32"),), "u32")
         table[f"resource-rep-{resource}"] = ((("handle", "u32"),), "u32")
         table[f"resource-drop-{resource}"] = ((("handle", "u32"),), None)
+        table[f"resource-take-{resource}"] = ((("handle", "u32"),), "s64")
     table["borrow-begin"] = ((("handle", "u32"),), None)
     table["borrow-end"] = ((), None)
     return table
@@ -255,7 +271,8 @@ def _declared_signature(
 ) -> dict[str, Item]:
     """What the component must import and export, from the WIT package and the scenario's components.
 
-    Each component's core module, its pseudo table under the pseudo model, and a driver export
+    Each component's core module, its pseudo table under the pseudo model, the host instance its
+    destructors report to when its core module exports any (``<name>-destructors``), and a driver export
     ``<name>-run`` typed as the WIT's ``driver.run`` for each component whose module exports it.
     Every other import must be one of the WIT's interfaces, under its own name (real handles,
     interfaces with resources) or ``<component>-<interface>``, typed as the WIT declares it.
@@ -269,6 +286,9 @@ def _declared_signature(
             declared[f"import {spec.name}-table"] = _pseudo_table(wit)
         if cores[spec.name].export(run_export) is not None:
             declared[f"export {spec.name}-run"] = _wit_signature(wit, model, driver.functions[0])
+        dtors = [r for q, r in wit.resources() if cores[spec.name].export(f"{q}#[dtor]{r}") is not None]
+        if dtors:
+            declared[f"import {spec.name}-destructors"] = {f"destroyed-{r}": ((("rep", "u32"),), None) for r in dtors}
     prefixes = {f"{spec.name}-" for spec in scenario.components}
     for name in imported:
         if f"import {name}" in declared:

@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 from wasmtime.component import Linker
 
-from harness.execute.backends.host import StreamHost
+from harness.execute.backends.host import HOST_RESOURCES, StreamHost
+from harness.execute.wrap.names import destroyed_name, destructors_import_name
 from harness.model.scenario import Scenario
 from harness.model.vocabulary import HandleModel
 from harness.model.wit import Function, WitPackage
@@ -54,6 +55,27 @@ class Backend(ABC):
 
 
 HostFunc = Callable[..., Any]
+
+
+def define_destructor_recorders(linker: Linker, wit: WitPackage, scenario: Scenario, host: StreamHost) -> None:
+    """Each component's ``<name>-destructors`` instance: where its guest destructors report before running.
+
+    Defined for every component and every guest-defined resource; the wrapper imports
+    it only for a guest whose core module exports a destructor.
+    """
+    resources = [name for _, name in wit.resources() if name not in HOST_RESOURCES]
+    with linker.root() as root:
+        for spec in scenario.components:
+            with root.add_instance(destructors_import_name(spec.name)) as inst:
+                for resource in resources:
+                    inst.add_func(destroyed_name(resource), _with_store(host.guest_destroyed(resource)))
+
+
+def _with_store(record: Callable[[int], None]) -> HostFunc:
+    def host_func(_store: Any, rep: int) -> None:
+        record(rep)
+
+    return host_func
 
 
 def adapt(

@@ -67,6 +67,19 @@ class StreamHost:
             raise HostTrap(TrapKind.HOST_ERROR, f"destructor ran twice for {resource} rep {rep}")
         self.events.append(Event("destroy", resource, rep))
 
+    def guest_destroyed(self, resource: str) -> Callable[[int], None]:
+        """Records that a guest-defined resource's destructor is about to run.
+
+        The host cannot see guests' tables; the generated wrapper routes every guest
+        destructor through this call, on every backend, so the event log shows it in
+        the same shape as a host resource's destruction.
+        """
+
+        def destroyed(rep: int) -> None:
+            self.events.append(Event("destroy", resource, rep))
+
+        return destroyed
+
     def parent_of(self, rep: int) -> int | None:
         """The rep of the resource a live child (a pollable) was subscribed from."""
         stream = self._live.get(rep)

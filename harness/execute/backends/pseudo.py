@@ -6,12 +6,13 @@ from typing import Any, ClassVar
 
 from wasmtime.component import Linker
 
-from harness.execute.backends.base import Backend, adapt, handle_slots
+from harness.execute.backends.base import Backend, adapt, define_destructor_recorders, handle_slots
 from harness.execute.backends.host import HOST_INTERFACES, HOST_RESOURCES, StreamHost
 from harness.execute.backends.pseudo_table import AllocationPolicy, PseudoTable
+from harness.execute.host_trap import HostTrap
 from harness.execute.wrap import host_import_name, pseudo_name
-from harness.model.scenario import Scenario
-from harness.model.vocabulary import HandleModel
+from harness.model.scenario import ComponentSpec, Scenario
+from harness.model.vocabulary import HandleModel, TrapKind
 from harness.model.wit import WitPackage
 
 
@@ -41,7 +42,8 @@ class PseudoBackend(Backend):
                             impl = host.implementation(short, fn.name, spec.name)
                             inst.add_func(pseudo_name(fn.name), self._adapt(impl, wit, fn, table, spec.name, host))
                 with root.add_instance(f"{spec.name}-table") as inst:
-                    self._define_intrinsics(inst, wit, table, host, spec.name, lent[spec.name])
+                    self._define_intrinsics(inst, wit, table, host, spec, lent[spec.name])
+        define_destructor_recorders(linker, wit, scenario, host)
 
     def _adapt(self, impl: Any, wit: WitPackage, fn: Any, table: PseudoTable, caller: str, host: StreamHost) -> Any:
         """A host function over pseudo-handles; a new child resource is pushed as a child of its parent's key.
@@ -73,14 +75,22 @@ class PseudoBackend(Backend):
         return table.get(index, resource)
 
     def _define_intrinsics(
-        self, inst: Any, wit: WitPackage, table: PseudoTable, host: StreamHost, caller: str, lent: set[int]
+        self, inst: Any, wit: WitPackage, table: PseudoTable, host: StreamHost, spec: ComponentSpec, lent: set[int]
     ) -> None:
         """``[resource-*]`` over the global table, and the borrow scope of the current call.
 
-        ``lent`` holds the indices passed to ``caller`` as borrows in the call it is
+        ``lent`` holds the indices passed to the component as borrows in the call it is
         running: dropping one of those ends the borrow and leaves the lender's
         resource alone, as guests written for real handles do.
+
+        ``resource-take-<r>`` is the drop of a guest resource whose definer has a
+        destructor: it deletes the entry and returns the rep, which the wrapper then
+        hands to that destructor (-1: the drop only ended a borrow). The wrapper wires
+        each guest to one definer's destructor (its own, or its provider's); an entry
+        made by another definer cannot reach the right one, and says so.
         """
+        caller = spec.name
+        owners = {wit.interface(short).qualified: provider for short, provider in spec.imports.items()}
 
         def borrow_begin(_store: Any, index: int) -> None:
             lent.add(index)
@@ -90,7 +100,8 @@ class PseudoBackend(Backend):
 
         inst.add_func("borrow-begin", borrow_begin)
         inst.add_func("borrow-end", borrow_end)
-        for _, resource in wit.resources():
+        for qualified, resource in wit.resources():
+            definer = owners.get(qualified, caller)
 
             def new(_store: Any, rep: int, resource: str = resource) -> int:
                 return table.insert(resource, rep, caller)
@@ -109,9 +120,26 @@ class PseudoBackend(Backend):
                     host.destroy(resource, entry.rep)
                 table.remove(index, resource)
 
+            def take(_store: Any, index: int, resource: str = resource, definer: str = definer) -> int:
+                if index in lent:
+                    self.lookup(table, caller, index, resource)
+                    lent.discard(index)
+                    return -1
+                table.check_remove(index, resource)
+                entry = self.lookup(table, caller, index, resource)
+                if entry.creator != definer:
+                    raise HostTrap(
+                        TrapKind.HOST_ERROR,
+                        f"pseudo-handle {index} is a {resource} made by {entry.creator}; "
+                        f"{caller}'s drop can only run {definer}'s destructor",
+                    )
+                table.remove(index, resource)
+                return int(entry.rep)
+
             inst.add_func(f"resource-new-{resource}", new)
             inst.add_func(f"resource-rep-{resource}", rep_of)
             inst.add_func(f"resource-drop-{resource}", drop)
+            inst.add_func(f"resource-take-{resource}", take)
 
 
 class PseudoReuseBackend(PseudoBackend):

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from wasmtime.component import Linker, ResourceAny, ResourceHost, ResourceType
 
-from harness.execute.backends.base import Backend, adapt, handle_slots
+from harness.execute.backends.base import Backend, adapt, define_destructor_recorders, handle_slots
 from harness.execute.backends.host import HOST_INTERFACES, HOST_RESOURCES, StreamHost
 from harness.execute.host_trap import HostTrap
 from harness.execute.wrap import host_import_name
@@ -60,6 +60,7 @@ class RealBackend(Backend):
                         for fn in iface.functions:
                             impl = host.implementation(short, fn.name, caller)
                             inst.add_func(fn.name, adapt(impl, handle_slots(wit, fn), _rep_of_borrow, _own))
+        define_destructor_recorders(linker, wit, scenario, host)
 
     @staticmethod
     def _destructor(host: StreamHost, resource: str) -> Any:

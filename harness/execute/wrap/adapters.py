@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.execute.core import CoreFunc, CoreModule
-from harness.execute.wrap.names import quote
+from harness.execute.wrap.names import destroyed_name, quote
 from harness.execute.wrap.types import Scope, TypeWriter
 from harness.model.wit import Function, Interface, WitPackage
 
@@ -129,4 +129,66 @@ def export_shim(
         "\n".join(shim),
         f"(instance $x.{qualified} (instantiate $xs.{qualified} {' '.join(withs)}))",
         f"(export {quote(qualified)} (instance $x.{qualified}))",
+    ]
+
+
+def destructor_shim(resources: list[str], recorders: str) -> list[str]:
+    """A core instance ``$dtor`` exporting, per resource, the destructor the component model calls.
+
+    Each reports the rep to the host (``destroyed-<resource>`` of the ``recorders``
+    instance), so the destructor run lands in the event log, then calls the guest's
+    own destructor through a table: the resource type must name its destructor before
+    the guest is instantiated, so ``fill_destructors`` puts the guest's exports in the
+    table afterwards (as wit-component does).
+    """
+    size = len(resources)
+    lowered = [f'(core func $dtor-rec.{r} (canon lower (func {recorders} "{destroyed_name(r)}")))' for r in resources]
+    imports = [f'(import "" "{r}" (func $rec.{r} (param i32)))' for r in resources]
+    funcs = [
+        f'(func (export "{r}") (param i32) local.get 0 call $rec.{r}'
+        f" local.get 0 i32.const {slot} call_indirect (type $d))"
+        for slot, r in enumerate(resources)
+    ]
+    module = " ".join(
+        [*imports, "(type $d (func (param i32)))", f'(table (export "$dtors") {size} {size} funcref)', *funcs]
+    )
+    withs = " ".join(f'(export "{r}" (func $dtor-rec.{r}))' for r in resources)
+    return [
+        *lowered,
+        f"(core module $dtor-m {module})",
+        f'(core instance $dtor (instantiate $dtor-m (with "" (instance {withs}))))',
+    ]
+
+
+def fill_destructors(guest_exports: list[str]) -> list[str]:
+    """Puts the guest's destructor exports (core export names) in ``$dtor``'s table."""
+    size = len(guest_exports)
+    imports = [f'(import "" "$dtors" (table {size} {size} funcref))']
+    imports += [f'(import "" "{slot}" (func (param i32)))' for slot in range(size)]
+    exports = ['(export "$dtors" (table $dtor "$dtors"))']
+    exports += [f'(export "{slot}" (func $g {quote(name)}))' for slot, name in enumerate(guest_exports)]
+    elems = " ".join(str(i) for i in range(size))
+    return [
+        f"(core module $dtor-fill-m {' '.join(imports)} (elem (i32.const 0) func {elems}))",
+        f'(core instance (instantiate $dtor-fill-m (with "" (instance {" ".join(exports)}))))',
+    ]
+
+
+def pseudo_drop_adapter(ident: str, take: str, dtor: str) -> list[str]:
+    """``[resource-drop]`` of a resource with a destructor, under the pseudo model (core instance ``ident``).
+
+    ``take`` (the table's ``resource-take-<resource>``) deletes the entry and returns
+    its rep, or -1 when the drop only ended a borrow; then ``dtor`` runs with the rep.
+    """
+    body = (
+        "(local $rep i64) (local.set $rep (call $take (local.get 0)))"
+        " (if (i64.ge_s (local.get $rep) (i64.const 0)) (then (call $dtor (i32.wrap_i64 (local.get $rep)))))"
+    )
+    return [
+        f"(core module {ident}-m"
+        ' (import "" "take" (func $take (param i32) (result i64)))'
+        ' (import "" "dtor" (func $dtor (param i32)))'
+        f' (func (export "drop") (param i32) {body}))',
+        f'(core instance {ident} (instantiate {ident}-m (with "" (instance'
+        f' (export "take" (func {take})) (export "dtor" (func {dtor}))))))',
     ]

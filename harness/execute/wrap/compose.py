@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from harness.execute.core import CoreModule
 from harness.execute.wrap.guest import GuestWrapper, WrappedGuest
 from harness.execute.wrap.names import (
+    DESTRUCTORS,
     DRIVER_FUNC,
     PSEUDO_TABLE,
     core_import_name,
+    destructors_import_name,
     driver_export_name,
+    dtor_export_name,
     host_import_name,
     quote,
 )
@@ -29,7 +34,8 @@ def wrap_scenario(wit: WitPackage, model: HandleModel, scenario: Scenario, cores
     """
     wrapper = GuestWrapper(wit, model)
     guests: dict[str, WrappedGuest] = {
-        spec.name: wrapper.wrap(spec.name, cores[spec.name]) for spec in scenario.components
+        spec.name: wrapper.wrap(spec.name, cores[spec.name], _provider_dtors(wit, spec.imports, cores))
+        for spec in scenario.components
     }
     from_guests = {wit.interface(short).qualified for short in PEER_INTERFACES if wit.find_interface(short)}
     driver = wit.find_interface("driver")
@@ -58,6 +64,11 @@ def wrap_scenario(wit: WitPackage, model: HandleModel, scenario: Scenario, cores
                 wrapper.interfaces.import_interface(imports, iface, import_name, f"$h.{import_name}", "$outer", scope)
                 host_imported.add(import_name)
             withs.append(f"(with {quote(qualified)} (instance $h.{import_name}))")
+        if guest.destructors:
+            recorders = destructors_import_name(spec.name)
+            recorders_type = wrapper.interfaces.destructors_type(list(guest.destructors))
+            imports.append(f"(import {quote(recorders)} (instance $h.{recorders} {recorders_type}))")
+            withs.append(f"(with {quote(DESTRUCTORS)} (instance $h.{recorders}))")
         if model is HandleModel.PSEUDO:
             table = f"{spec.name}-table"
             imports.append(f"(import {quote(table)} (instance $h.{table} {wrapper.interfaces.pseudo_table_type()}))")
@@ -70,3 +81,18 @@ def wrap_scenario(wit: WitPackage, model: HandleModel, scenario: Scenario, cores
             body.append(f'(alias export $x.{spec.name}.{driver.qualified} "{DRIVER_FUNC}" (func $run.{spec.name}))')
             body.append(f"(export {quote(driver_export_name(spec.name))} (func $run.{spec.name}))")
     return "\n".join([*imports, *body, ")"])
+
+
+def _provider_dtors(
+    wit: WitPackage, imports: Mapping[str, str], cores: dict[str, CoreModule]
+) -> frozenset[tuple[str, str]]:
+    """(interface, resource) pairs a guest imports from a provider whose core module exports their destructor."""
+    found = set()
+    for short, provider in imports.items():
+        iface = wit.find_interface(short)
+        if iface is None or provider not in cores:
+            continue
+        for qualified, resource in wit.resources():
+            if qualified == iface.qualified and cores[provider].export(dtor_export_name(qualified, resource)):
+                found.add((qualified, resource))
+    return frozenset(found)

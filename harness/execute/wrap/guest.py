@@ -12,14 +12,17 @@ from dataclasses import dataclass
 
 from harness.execute.core import CoreFunc, CoreModule
 from harness.execute.wrap.adapters import (
+    destructor_shim,
     export_shim,
+    fill_destructors,
     fill_stubs,
     indirect_stubs,
     pseudo_borrow_adapter,
     pseudo_borrow_slots,
+    pseudo_drop_adapter,
 )
 from harness.execute.wrap.interfaces import InterfaceWriter
-from harness.execute.wrap.names import PSEUDO_TABLE, quote
+from harness.execute.wrap.names import DESTRUCTORS, PSEUDO_TABLE, dtor_export_name, pseudo_dtor_name, quote
 from harness.execute.wrap.types import Scope, TypeWriter
 from harness.model.errors import InputError
 from harness.model.vocabulary import HandleModel
@@ -36,6 +39,8 @@ class WrappedGuest:
     #: Interfaces the component imports, dependencies first.
     imports: tuple[str, ...]
     exports: tuple[str, ...]
+    #: Resources this guest defines with a destructor: it imports the destructors host instance for them.
+    destructors: tuple[str, ...] = ()
 
 
 class GuestWrapper:
@@ -68,38 +73,91 @@ class GuestWrapper:
                     exported.append(iface_name)
         return imported, exported
 
-    def wrap(self, name: str, core: CoreModule) -> WrappedGuest:
-        """The nested component ``$C-<name>`` wrapping ``core``."""
+    def wrap(
+        self, name: str, core: CoreModule, provider_dtors: frozenset[tuple[str, str]] = frozenset()
+    ) -> WrappedGuest:
+        """The nested component ``$C-<name>`` wrapping ``core``.
+
+        ``provider_dtors``: (interface, resource) pairs this guest imports from a guest
+        that defines a destructor for them; under pseudo its drops run that destructor.
+        """
         imported, exported = self.guest_interfaces(core)
         used_by_exports = [dep for q in exported for dep in self.interfaces.uses(self.wit.interface(q))]
         needed = self.interfaces.closure(imported + used_by_exports)
         comp = f"$C-{name}"
         scope = Scope()
         lines = [f"(component {comp}"]
+        own_resources = [(q, r) for q, r in self.wit.resources() if q in exported]
+        own_dtors = [(q, r) for q, r in own_resources if core.export(dtor_export_name(q, r))]
+        # Under real handles the component model runs a peer's destructor itself.
+        peer_dtors: list[tuple[str, str]] = []
+        if self.model is HandleModel.PSEUDO:
+            drops = {(i.module, i.name) for i in core.imports}
+            peer_dtors = sorted((q, r) for q, r in provider_dtors if (q, f"[resource-drop]{r}") in drops)
         for qualified in needed:
             iface = self.wit.interface(qualified)
-            self.interfaces.import_interface(lines, iface, qualified, f"$i.{qualified}", comp, scope)
-        own_resources = [(q, r) for q, r in self.wit.resources() if q in exported]
+            extra = tuple(
+                f'(export "{pseudo_dtor_name(r)}" (func (param "rep" u32)))' for q, r in peer_dtors if q == qualified
+            )
+            self.interfaces.import_interface(lines, iface, qualified, f"$i.{qualified}", comp, scope, extra)
         if self.model is HandleModel.PSEUDO:
             lines.append(f"(import {quote(PSEUDO_TABLE)} (instance $table {self.interfaces.pseudo_table_type()}))")
-        else:
+        if own_dtors:
+            resources = [r for _, r in own_dtors]
+            lines.append(
+                f"(import {quote(DESTRUCTORS)} (instance $dtors {self.interfaces.destructors_type(resources)}))"
+            )
+            lines.extend(destructor_shim(resources, "$dtors"))
+        if self.model is HandleModel.REAL:
             for qualified, resource in own_resources:
                 index = dict(self.wit.interface(qualified).types)[resource]
                 ident = f"$own.{qualified}.{resource}"
-                lines.append(f"(type {ident} (resource (rep i32)))")
+                dtor = f' (dtor (core func $dtor "{resource}"))' if (qualified, resource) in own_dtors else ""
+                lines.append(f"(type {ident} (resource (rep i32){dtor}))")
                 scope.ids[index] = ident
+        drop_adapters = self._pseudo_drop_adapters(lines, own_dtors, peer_dtors)
         lines.append(f'(import "core" {core.type_wat("$core")})')
-        lines.extend(self._core_instance(core, scope))
-        lines.extend(self._exports(core, exported, scope, {r for _, r in own_resources}))
+        lines.extend(self._core_instance(core, scope, drop_adapters))
+        if own_dtors:
+            lines.extend(fill_destructors([dtor_export_name(q, r) for q, r in own_dtors]))
+        lines.extend(self._exports(core, exported, scope, {r for _, r in own_resources}, own_dtors))
         lines.append(")")
-        return WrappedGuest("\n".join(lines), tuple(needed), tuple(exported))
+        return WrappedGuest("\n".join(lines), tuple(needed), tuple(exported), tuple(r for _, r in own_dtors))
 
-    def _intrinsic(self, module: str, name: str, scope: Scope) -> str | None:
+    def _pseudo_drop_adapters(
+        self, lines: list[str], own_dtors: list[tuple[str, str]], peer_dtors: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """Under pseudo, the ``[resource-drop]`` of each resource with a destructor, by (module, resource).
+
+        The pseudo table had no guest destructors (wasmtime-wasi 2023 hosts ran no guest-defined
+        resources); this model runs the definer's destructor when the entry is deleted, as deleting an
+        entry destroyed a host resource (rule ``pseudo-delete-runs-guest-dtor`` in guests/rules.toml).
+        The definer calls its own destructor directly; another guest calls the one its provider exports.
+        """
+        adapters: dict[tuple[str, str], str] = {}
+        if self.model is not HandleModel.PSEUDO:
+            return adapters
+        for qualified, resource, module, dtor in [
+            *((q, r, f"[export]{q}", f'$dtor "{r}"') for q, r in own_dtors),
+            *((q, r, q, f"$dtor-peer.{q}.{r}") for q, r in peer_dtors),
+        ]:
+            side = "peer" if module == qualified else "own"
+            ident, take = f"$drop.{side}.{qualified}.{resource}", f"$take.{side}.{qualified}.{resource}"
+            lines.append(f'(core func {take} (canon lower (func $table "resource-take-{resource}")))')
+            if not module.startswith("[export]"):
+                lines.append(f'(core func {dtor} (canon lower (func $i.{qualified} "{pseudo_dtor_name(resource)}")))')
+            lines.extend(pseudo_drop_adapter(ident, take, dtor))
+            adapters[(module, resource)] = ident
+        return adapters
+
+    def _intrinsic(self, module: str, name: str, scope: Scope, drop_adapters: dict[tuple[str, str], str]) -> str | None:
         """Core function text for a ``[resource-*]`` import, or None for a plain import."""
         match = _INTRINSIC.match(name)
         if not match:
             return None
         action, resource = match.groups()
+        if action == "drop" and (module, resource) in drop_adapters:
+            return f'(alias core export {drop_adapters[(module, resource)]} "drop")'
         if self.model is HandleModel.PSEUDO:
             return f'(canon lower (func $table "resource-{action}-{resource}"))'
         iface = self.wit.interface(module.removeprefix("[export]"))
@@ -109,13 +167,13 @@ class GuestWrapper:
         ident = scope.ids.get(index) or scope.ids[self.wit.resolve_alias(index)]
         return f"(canon resource.{action} {ident})"
 
-    def _core_instance(self, core: CoreModule, scope: Scope) -> list[str]:
+    def _core_instance(self, core: CoreModule, scope: Scope, drop_adapters: dict[tuple[str, str], str]) -> list[str]:
         """Instantiates the guest core module with its imports lowered through stubs."""
         lines: list[str] = []
         lowered: list[tuple[int, str, CoreFunc]] = []
         by_module: dict[str, list[tuple[str, str]]] = {}
         for number, imp in enumerate(core.imports):
-            intrinsic = self._intrinsic(imp.module, imp.name, scope)
+            intrinsic = self._intrinsic(imp.module, imp.name, scope, drop_adapters)
             if intrinsic is not None:
                 lines.append(f"(core func $k{number} {intrinsic})")
                 by_module.setdefault(imp.module, []).append((imp.name, f"$k{number}"))
@@ -155,7 +213,14 @@ class GuestWrapper:
                 return fn
         raise InputError(core.path, f"imports {module}.{name}, which {iface.name} does not declare")
 
-    def _exports(self, core: CoreModule, exported: list[str], scope: Scope, own_names: set[str]) -> list[str]:
+    def _exports(
+        self,
+        core: CoreModule,
+        exported: list[str],
+        scope: Scope,
+        own_names: set[str],
+        own_dtors: list[tuple[str, str]],
+    ) -> list[str]:
         lines: list[str] = []
         for qualified in exported:
             iface = self.wit.interface(qualified)
@@ -179,16 +244,29 @@ class GuestWrapper:
                 signature = self.types.func(fn, scope)[len("(func ") : -1]
                 lines.append(f"(func {ident} {signature} (canon lift {source} {' '.join(options)}))")
                 lifted.append((fn, ident))
-            lines.extend(self._export_instance(iface, lifted, scope))
+            dtors: list[tuple[str, str]] = []
+            if self.model is HandleModel.PSEUDO:
+                for _, resource in (d for d in own_dtors if d[0] == qualified):
+                    ident = f"$dtor-lift.{qualified}.{resource}"
+                    lines.append(f'(func {ident} (param "rep" u32) (canon lift (core func $dtor "{resource}")))')
+                    dtors.append((pseudo_dtor_name(resource), ident))
+            lines.extend(self._export_instance(iface, lifted, scope, dtors))
         return lines
 
-    def _export_instance(self, iface: Interface, lifted: list[tuple[Function, str]], scope: Scope) -> list[str]:
-        """Exports an interface as an instance of the nested component."""
+    def _export_instance(
+        self,
+        iface: Interface,
+        lifted: list[tuple[Function, str]],
+        scope: Scope,
+        dtors: list[tuple[str, str]],
+    ) -> list[str]:
+        """Exports an interface as an instance of the nested component (under pseudo, with its destructors)."""
         qualified = iface.qualified
         resources = []
         if self.model is HandleModel.REAL:
             resources = [(name, index) for name, index in iface.types if self.wit.resolve_alias(index) in scope.ids]
         if resources:
             return export_shim(self.wit, self.types, iface, resources, lifted, scope)
-        funcs = " ".join(f"(export {quote(self.types.func_name(fn))} (func {ident}))" for fn, ident in lifted)
+        named = [(self.types.func_name(fn), ident) for fn, ident in lifted] + dtors
+        funcs = " ".join(f"(export {quote(name)} (func {ident}))" for name, ident in named)
         return [f"(instance $x.{qualified} {funcs})", f"(export {quote(qualified)} (instance $x.{qualified}))"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.execute.wrap.names import quote
+from harness.execute.wrap.names import destroyed_name, quote
 from harness.execute.wrap.types import Scope, TypeWriter
 from harness.model.errors import InputError
 from harness.model.vocabulary import HandleModel
@@ -46,8 +46,11 @@ class InterfaceWriter:
             visit(qualified)
         return ordered
 
-    def instance_type(self, iface: Interface, outer: str, outer_scope: Scope) -> str:
-        """The declarations of ``iface``'s instance type; used types are aliased from ``outer``."""
+    def instance_type(self, iface: Interface, outer: str, outer_scope: Scope, extra: tuple[str, ...] = ()) -> str:
+        """The declarations of ``iface``'s instance type; used types are aliased from ``outer``.
+
+        ``extra``: declarations beyond the WIT interface (a defining guest's destructors under pseudo).
+        """
         scope = Scope()
         decls = []
         for counter, (name, index) in enumerate(iface.types):
@@ -73,13 +76,21 @@ class InterfaceWriter:
                 scope.ids[index] = local
         for fn in iface.functions:
             decls.append(f"(export {quote(self.types.func_name(fn))} {self.types.func(fn, scope)})")
-        return " ".join(decls)
+        return " ".join([*decls, *extra])
 
     def import_interface(
-        self, lines: list[str], iface: Interface, import_name: str, var: str, outer: str, scope: Scope
+        self,
+        lines: list[str],
+        iface: Interface,
+        import_name: str,
+        var: str,
+        outer: str,
+        scope: Scope,
+        extra: tuple[str, ...] = (),
     ) -> None:
         """Imports ``iface`` as ``var`` and aliases its named types into ``scope``."""
-        lines.append(f"(import {quote(import_name)} (instance {var} {self.instance_type(iface, outer, scope)}))")
+        instance = self.instance_type(iface, outer, scope, extra)
+        lines.append(f"(import {quote(import_name)} (instance {var} {instance}))")
         for name, index in iface.types:
             kind = self.wit.kind(index)
             aliased = isinstance(kind, dict) and isinstance(kind.get("type"), int)
@@ -96,6 +107,12 @@ class InterfaceWriter:
             funcs.append(f'(export "resource-new-{name}" (func (param "rep" u32) (result u32)))')
             funcs.append(f'(export "resource-rep-{name}" (func (param "handle" u32) (result u32)))')
             funcs.append(f'(export "resource-drop-{name}" (func (param "handle" u32)))')
+            funcs.append(f'(export "resource-take-{name}" (func (param "handle" u32) (result s64)))')
         funcs.append('(export "borrow-begin" (func (param "handle" u32)))')
         funcs.append('(export "borrow-end" (func))')
         return " ".join(funcs)
+
+    @staticmethod
+    def destructors_type(resources: list[str]) -> str:
+        """The host instance a guest's destructors report to: one function per resource it defines."""
+        return " ".join(f'(export "{destroyed_name(r)}" (func (param "rep" u32)))' for r in resources)

@@ -8,7 +8,28 @@ from harness.model.vocabulary import HandleModel
 
 #: The instance that serves resource intrinsics under the pseudo model.
 PSEUDO_TABLE = "handle-compat:pseudo/table"
+#: The host instance a guest's destructors report to before they run (every model).
+DESTRUCTORS = "handle-compat:harness/destructors"
 DRIVER_FUNC = "run"
+
+
+def dtor_export_name(qualified: str, resource: str) -> str:
+    """Core export of a guest resource's destructor, as wit-component names it (optional)."""
+    return f"{qualified}#[dtor]{resource}"
+
+
+def destroyed_name(resource: str) -> str:
+    """Host function of the destructors instance that records a guest resource's destructor run."""
+    return f"destroyed-{resource}"
+
+
+def pseudo_dtor_name(resource: str) -> str:
+    """Under the pseudo model, the extra export of a defining guest's interface that runs the destructor."""
+    return f"dtor-{resource}"
+
+
+def destructors_import_name(component: str) -> str:
+    return f"{component}-destructors"
 
 
 def pseudo_name(wit_name: str) -> str:
