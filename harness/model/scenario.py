@@ -6,15 +6,16 @@ strictly and names the file and line of anything it cannot use.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.model.errors import InputError
-from harness.model.vocabulary import TrapKind
+from harness.model.vocabulary import Category, TrapKind
 
 MANIFEST = "scenario.toml"
 #: Interfaces a component may import from another component, by short name.
@@ -24,6 +25,8 @@ _KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 MAX_MANIFEST_BYTES = 1 << 20
 #: Longest per-step deadline a manifest may ask for (``step-timeout-ms``).
 MAX_STEP_TIMEOUT_MS = 600_000
+#: The ``expect.<name>`` key that applies to every backend without its own.
+ALL_BACKENDS = "all"
 
 
 @dataclass(frozen=True)
@@ -132,13 +135,25 @@ class _Reader:
     key is looked up in that table rather than the first one that has it.
     """
 
-    def __init__(self, path: Path, text: str, start: int = 0) -> None:
+    def __init__(self, path: Path, text: str, start: int = 0, backends: Collection[str] | None = None) -> None:
         self.path = path
         self.text = text
         self.start = start
+        #: Registered backend names an ``expect.<name>`` may use; None: not checked.
+        self.backends = backends
 
     def scoped(self, start: int) -> _Reader:
-        return _Reader(self.path, self.text, start)
+        return _Reader(self.path, self.text, start, self.backends)
+
+    def backend_key(self, name: str, where: str) -> None:
+        """Refuses ``expect.<name>`` unless ``name`` is ``all`` or a registered backend: a typo would match nothing."""
+        if self.backends is None or name == ALL_BACKENDS or name in self.backends:
+            return
+        known = sorted({ALL_BACKENDS, *self.backends})
+        message = f"{where}: unknown backend {name!r} (known: {', '.join(known)})" + _did_you_mean(name, known)
+        error = self.fail(message, f"expect.{name}")
+        error.line = error.line or _line_of(self.text, name, self.start)
+        raise error
 
     def fail(self, message: str, near: str | None = None) -> InputError:
         return InputError(self.path, message, _line_of(self.text, near, self.start) if near else None)
@@ -163,6 +178,11 @@ class _Reader:
         return value
 
 
+def _did_you_mean(name: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _expectation(reader: _Reader, raw: Any, where: str) -> Expectation:
     if not isinstance(raw, dict):
         raise reader.fail(f'{where} must be a table like {{ value = 1, rule = "..." }}')
@@ -182,11 +202,17 @@ def _expectation(reader: _Reader, raw: Any, where: str) -> Expectation:
 def _expectations(reader: _Reader, raw: Any, where: str) -> dict[str, Expectation]:
     if not isinstance(raw, dict) or not raw:
         raise reader.fail(f"{where} needs an expect table: expect.all, expect.pseudo, expect.real, ...")
+    for backend in raw:
+        reader.backend_key(backend, where)
     return {backend: _expectation(reader, value, f"{where} expect.{backend}") for backend, value in raw.items()}
 
 
-def load_scenario(directory: Path) -> Scenario:
-    """Reads and checks ``directory/scenario.toml``."""
+def load_scenario(directory: Path, backends: Collection[str] | None = None) -> Scenario:
+    """Reads and checks ``directory/scenario.toml``.
+
+    ``backends`` are the registered backend names (the execute layer knows them,
+    this one does not): each ``expect.<name>`` must be one of them or ``all``.
+    """
     path = directory / MANIFEST
     try:
         # Reads one byte past the limit, so an oversized file is refused without reading it all.
@@ -209,7 +235,7 @@ def load_scenario(directory: Path) -> Scenario:
         raise InputError(path, f"TOML syntax: {message}", int(match.group(1)) if match else None) from err
     except RecursionError as err:
         raise InputError(path, "TOML nests arrays or tables too deeply to read") from err
-    reader = _Reader(path, text)
+    reader = _Reader(path, text, backends=backends)
     top_keys = {
         *("title", "category", "description", "rule", "advice", "diverges"),
         *("components", "steps", "teardown", "step-timeout-ms"),
@@ -217,13 +243,12 @@ def load_scenario(directory: Path) -> Scenario:
     reader.keys(data, top_keys, "the manifest")
     components = _components(reader, directory, data)
     steps = _steps(reader, data, {c.name for c in components})
-    diverges = reader.get(data, "diverges", list, "the manifest")
-    if not all(isinstance(c, str) for c in diverges):
-        raise reader.fail("diverges must be a list of category names", "diverges")
+    diverges = _diverges(reader, data)
     teardown_raw = reader.get(data, "teardown", dict, "the manifest", {})
     teardown = {}
     for backend, raw in teardown_raw.get("expect", {}).items():
         where = f"teardown.expect.{backend}"
+        reader.backend_key(backend, "teardown")
         reader.keys(raw, {"live", "rule"}, where)
         teardown[backend] = TeardownExpectation(
             rule=reader.get(raw, "rule", str, where), live=reader.get(raw, "live", int, where)
@@ -242,6 +267,26 @@ def load_scenario(directory: Path) -> Scenario:
         diverges=tuple(sorted(diverges)),
         teardown=teardown,
     )
+
+
+def _diverges(reader: _Reader, data: Mapping[str, Any]) -> list[str]:
+    """The declared categories: each one the differ can report, and never ``other``.
+
+    ``other`` means the differ could not explain a divergence; declaring it as
+    intended would let every unexplained difference pass the gate.
+    """
+    diverges: list[Any] = reader.get(data, "diverges", list, "the manifest")
+    known = [c.value for c in Category if c is not Category.OTHER]
+    for entry in diverges:
+        if not isinstance(entry, str):
+            raise reader.fail("diverges must be a list of category names", "diverges")
+        if entry == Category.OTHER:
+            message = "diverges: 'other' cannot be declared (it means the differ could not explain a divergence)"
+            raise reader.fail(f"{message}; find the cause, or declare the category it belongs to", "diverges")
+        if entry not in known:
+            message = f"diverges: unknown category {entry!r} (expected one of: {', '.join(known)})"
+            raise reader.fail(message + _did_you_mean(entry, known), "diverges")
+    return diverges
 
 
 def _step_timeout(reader: _Reader, data: Mapping[str, Any]) -> int | None:
@@ -322,10 +367,11 @@ def discover(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.glob(f"*/{MANIFEST}"))
 
 
-def load_all(root: Path) -> tuple[list[Scenario], list[InputError]]:
+def load_all(root: Path, backends: Collection[str] | None = None) -> tuple[list[Scenario], list[InputError]]:
     """Loads every scenario; a broken one is reported and the others still load.
 
     A scenario is named after its folder, so names are unique within ``root``.
+    ``backends``: the registered backend names, as for ``load_scenario``.
     """
     if not root.is_dir():
         raise InputError(root, "guests folder not found")
@@ -333,7 +379,7 @@ def load_all(root: Path) -> tuple[list[Scenario], list[InputError]]:
     errors: list[InputError] = []
     for directory in discover(root):
         try:
-            scenarios.append(load_scenario(directory))
+            scenarios.append(load_scenario(directory, backends))
         except InputError as err:
             errors.append(err)
     return scenarios, errors

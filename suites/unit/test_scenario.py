@@ -8,6 +8,7 @@ import pytest
 
 from harness.model.errors import InputError
 from harness.model.scenario import MANIFEST, Scenario, discover, load_all, load_scenario
+from harness.model.vocabulary import Category
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, line_of, write_scenario
 
 A_WAT = BASELINE / "a.wat"
@@ -159,6 +160,57 @@ def test_two_outcomes_names_the_line_of_that_expectation(tmp_path: Path) -> None
     expect = 'expect.pseudo = { value = 1, rule = "p" }\nexpect.real = { value = 1, not-run = true, rule = "r" }'
     folder = _scenario(tmp_path, ONE_COMPONENT + _step(expect))
     assert _load_error(folder).line == line_of(folder / MANIFEST, "expect.real")
+
+
+BACKENDS = {"pseudo", "pseudo-reuse", "real"}
+
+
+def test_misspelt_backend_is_refused_at_its_line(tmp_path: Path) -> None:
+    folder = _scenario(tmp_path, ONE_COMPONENT + _step('expect.psuedo = { value = 1, rule = "p" }'))
+    with pytest.raises(InputError) as error:
+        load_scenario(folder, BACKENDS)
+    assert error.value.line == line_of(folder / MANIFEST, "expect.psuedo")
+
+
+def test_misspelt_backend_error_lists_the_known_names_and_the_closest(tmp_path: Path) -> None:
+    folder = _scenario(tmp_path, ONE_COMPONENT + _step('expect.psuedo = { value = 1, rule = "p" }'))
+    with pytest.raises(InputError) as error:
+        load_scenario(folder, BACKENDS)
+    assert "(known: all, pseudo, pseudo-reuse, real); did you mean 'pseudo'?" in error.value.message
+
+
+def test_misspelt_backend_in_teardown_is_refused(tmp_path: Path) -> None:
+    teardown = '\n[teardown]\nexpect.reel = { live = 0, rule = "r" }\n'
+    folder = _scenario(tmp_path, ONE_COMPONENT + _step('expect.all = { value = 1, rule = "a" }') + teardown)
+    with pytest.raises(InputError) as error:
+        load_scenario(folder, BACKENDS)
+    assert (error.value.line, "did you mean 'real'?" in error.value.message) == (
+        line_of(folder / MANIFEST, "expect.reel"),
+        True,
+    )
+
+
+def _declaring(tmp_path: Path, diverges: str) -> Path:
+    body = ONE_COMPONENT.replace("diverges = []", f"diverges = {diverges}")
+    return _scenario(tmp_path, body + _step('expect.all = { value = 1, rule = "a" }'))
+
+
+def test_declared_other_is_refused_at_the_diverges_line(tmp_path: Path) -> None:
+    folder = _declaring(tmp_path, '["isolation", "other"]')
+    error = _load_error(folder)
+    assert (error.line, "'other' cannot be declared" in error.message) == (line_of(folder / MANIFEST, "diverges"), True)
+
+
+def test_misspelt_category_is_refused_with_the_closest_one(tmp_path: Path) -> None:
+    folder = _declaring(tmp_path, '["isolaton"]')
+    error = _load_error(folder)
+    assert (error.line, "did you mean 'isolation'?" in error.message) == (line_of(folder / MANIFEST, "diverges"), True)
+
+
+def test_every_category_but_other_can_be_declared(tmp_path: Path) -> None:
+    declarable = sorted(c.value for c in Category if c is not Category.OTHER)
+    folder = _declaring(tmp_path, "[" + ", ".join(f'"{c}"' for c in declarable) + "]")
+    assert list(load_scenario(folder).diverges) == declarable
 
 
 # --- components ------------------------------------------------------------------------
