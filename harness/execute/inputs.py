@@ -2,12 +2,20 @@
 
 Trace files carry it so ``handle-compat run --if-stale`` (and ``tox -e gate``)
 can tell whether existing traces still describe the current guests, WIT package,
-harness and wasmtime, without trusting file times.
+harness and wasmtime, without trusting file times, and so ``handle-compat gate``
+can refuse traces that do not.
+
+Of a manifest it covers what a run reads: what it says to expect and why
+(expectations, ``diverges``, titles, rules) does not change a trace, so editing
+it (or ``gate --update-baseline`` rewriting it) leaves the traces current.
+Any other key, including one added later, counts as a run input.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import tomllib
 from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
@@ -17,6 +25,24 @@ from harness.model.scenario import MANIFEST, Scenario
 
 #: Bumped when the harness changes what a trace records.
 HARNESS_TRACE_VERSION = "2"
+#: Manifest keys that say what to expect or explain, never what to run.
+_NOT_RUN_KEYS = frozenset({"title", "category", "description", "rule", "advice", "diverges", "teardown"})
+_NOT_RUN_STEP_KEYS = frozenset({"does", "expect"})
+
+
+def _run_inputs(manifest: bytes) -> bytes:
+    """The manifest without what a run never reads, in a canonical form; unreadable bytes as they are."""
+    try:
+        data = tomllib.loads(manifest.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return manifest
+    kept = {key: value for key, value in data.items() if key not in _NOT_RUN_KEYS}
+    if isinstance(kept.get("steps"), list):
+        kept["steps"] = [
+            {k: v for k, v in step.items() if k not in _NOT_RUN_STEP_KEYS} if isinstance(step, dict) else step
+            for step in kept["steps"]
+        ]
+    return json.dumps(kept, sort_keys=True, default=str).encode()
 
 
 def _files(scenario: Scenario) -> list[Path]:
@@ -34,7 +60,10 @@ def fingerprint(scenarios: Iterable[Scenario], wit_dir: Path, limits: Limits) ->
         digest.update(f"scenario {scenario.name}\n".encode())
         for path in _files(scenario):
             try:
-                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+                content = path.read_bytes()
+                if path == scenario.path / MANIFEST:
+                    content = _run_inputs(content)
+                digest.update(path.name.encode() + b"\0" + content + b"\0")
             except OSError:
                 digest.update(path.name.encode() + b"\0missing\0")
     return digest.hexdigest()

@@ -259,6 +259,8 @@ def test_report_command_reruns_stale_traces(guests: Path, tmp_path: Path) -> Non
     assert run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
     manifest = guests / "own-transfer" / "scenario.toml"
     manifest.write_text(manifest.read_text(encoding="utf-8").replace("Use of a handle", "Reuse of a handle"))
+    wat = guests / "own-transfer" / "b.wat"
+    wat.write_text(wat.read_text(encoding="utf-8") + ";; edited after the traces were made\n", encoding="utf-8")
     again = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache)
     assert "is up to date" not in again.stdout
     assert "Reuse of a handle" in (reports / "compat.html").read_text(encoding="utf-8")
