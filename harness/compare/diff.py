@@ -283,6 +283,13 @@ def _teardown(left: Trace, right: Trace, after_trap: bool) -> list[Divergence]:
     return [Divergence(None, Category.LEAK, f"{len(lives[0])} live", f"{len(lives[1])} live", detail, after_trap)]
 
 
+def some_names(names: Sequence[str], shown: int = 5) -> str:
+    """``names`` for a one-line message: how many, and the first few (a set of 50 stays readable)."""
+    head = ", ".join(names[:shown])
+    more = f", and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(names)} ({head}{more})"
+
+
 def check_comparable(left: TraceSet, right: TraceSet, left_path: str, right_path: str) -> None:
     """Refuses trace sets that do not describe the same scenarios and core modules."""
     if set(left.traces) != set(right.traces):
@@ -290,7 +297,8 @@ def check_comparable(left: TraceSet, right: TraceSet, left_path: str, right_path
         only_right = sorted(set(right.traces) - set(left.traces))
         raise InputError(
             right_path,
-            f"traces from a different scenario set than {left_path}: only left {only_left}, only right {only_right}",
+            f"traces from a different scenario set than {left_path}: "
+            f"{some_names(only_left)} only there, {some_names(only_right)} only here",
         )
     for name in sorted(left.traces):
         lm, rm = dict(left.traces[name].modules), dict(right.traces[name].modules)
@@ -312,4 +320,5 @@ __all__ = [
     "check_comparable",
     "diff_sets",
     "diff_traces",
+    "some_names",
 ]

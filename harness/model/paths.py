@@ -15,5 +15,16 @@ def wit_dir_for(guests: Path) -> Path:
     return own if own.is_dir() else BUILTIN_GUESTS / "wit"
 
 
+def reports_for(guests: Path, base: Path = DEFAULT_REPORTS) -> Path:
+    """Where a guests folder's traces and reports go unless told otherwise.
+
+    ``base`` for the built-in guests, ``base/<folder name>`` for any other, so
+    running another scenario set never replaces the built-in set's traces.
+    """
+    if guests.resolve() == BUILTIN_GUESTS.resolve():
+        return base
+    return base / guests.resolve().name
+
+
 def trace_path(reports: Path, backend: str) -> Path:
     return reports / "traces" / f"{backend}.json"

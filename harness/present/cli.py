@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -15,7 +16,15 @@ from pathlib import Path
 from harness.compare.baseline import update_declared
 from harness.compare.diff import EXPLANATIONS, diff_sets
 from harness.compare.expect import check, explain
-from harness.compare.gate import describe_failure, evaluate, junit_xml, summary_json
+from harness.compare.gate import (
+    GateResult,
+    check_trace_sets,
+    describe_failure,
+    evaluate,
+    junit_xml,
+    summary_json,
+    unloadable_scenario,
+)
 from harness.execute.backends import Backend, available, get_backend
 from harness.execute.cache import CACHE_DIR_ENV, resolve_cache_dir
 from harness.execute.inputs import fingerprint
@@ -24,7 +33,7 @@ from harness.execute.run import RunContext, run_scenario
 from harness.model.catalog import load_rules, render_table, with_table
 from harness.model.errors import InputError
 from harness.model.files import write_atomic
-from harness.model.paths import BUILTIN_GUESTS, DEFAULT_REPORTS, trace_path, wit_dir_for
+from harness.model.paths import BUILTIN_GUESTS, reports_for, trace_path, wit_dir_for
 from harness.model.scenario import Scenario, load_all
 from harness.model.trace import TraceSet, merge
 from harness.model.vocabulary import Category
@@ -57,12 +66,22 @@ DESCRIPTIONS = {
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guests", type=Path, default=BUILTIN_GUESTS, help="folder of scenario folders")
-    parser.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="where traces and reports go")
+    parser.add_argument(
+        "--reports",
+        type=Path,
+        default=None,
+        help="where traces and reports go (default: reports/, or reports/NAME/ for a guests folder NAME of your own)",
+    )
+
+
+def _load_scenarios(guests: Path) -> tuple[list[Scenario], list[InputError]]:
+    """Every scenario in ``guests``; an ``expect.<name>`` must name a registered backend (or ``all``)."""
+    return load_all(guests, set(available()))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     backend = get_backend(args.backend)
-    scenarios, errors = load_all(args.guests)
+    scenarios, errors = _load_scenarios(args.guests)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     selected = [s for s in scenarios if not args.k or args.k in s.name]
@@ -194,28 +213,114 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+GATE_EXIT_CODES = "\n".join(
+    (
+        "exit codes:",
+        "  0  every scenario met its expectations on both backends and its declared divergences",
+        "  1  some scenario did not; each is listed with expected, observed and the first divergent step"
+        " (with --update-baseline: a scenario still fails its expectations, or a manifest was left unchanged)",
+        "  2  unusable input: a manifest that does not load (the other scenarios are still judged and listed),"
+        " missing, corrupt or stale trace files, traces of another scenario set, an unknown backend",
+    )
+)
+
+
+class _LineKeepingHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of a description or epilog (a list stays a list) and wraps each long line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            margin = len(line) - len(line.lstrip())
+            hanging = indent + " " * (margin + 3 if margin else 0)
+            lines.append(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=hanging) or indent)
+        return "\n".join(lines)
+
+
+def _add_gate_options(gate: argparse.ArgumentParser) -> None:
+    gate.formatter_class = _LineKeepingHelpFormatter
+    gate.epilog = GATE_EXIT_CODES
+    gate.add_argument(
+        "--update-baseline", action="store_true", help="rewrite manifests' diverges from what was observed"
+    )
+    gate.add_argument(
+        "--step-timeout",
+        type=_positive(float),
+        default=DEFAULT_STEP_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"the --step-timeout the traces were made with (default {DEFAULT_STEP_TIMEOUT_S:g})",
+    )
+    gate.add_argument(
+        "--memory-limit",
+        type=_positive(int),
+        default=DEFAULT_MEMORY_BYTES >> 20,
+        metavar="MIB",
+        help=f"the --memory-limit the traces were made with (default {DEFAULT_MEMORY_BYTES >> 20})",
+    )
+
+
+def _remake_command(args: argparse.Namespace, backend: str) -> str:
+    command = f"handle-compat run --backend {backend} --if-stale"
+    if args.guests.resolve() != BUILTIN_GUESTS.resolve():
+        command += f" --guests {args.guests}"
+    if args.reports != reports_for(args.guests):
+        command += f" --reports {args.reports}"
+    return command
+
+
+def _check_current(args: argparse.Namespace, scenarios: Sequence[Scenario], sets: Sequence[TraceSet]) -> None:
+    """Refuses trace files made from other inputs than the current ones (``harness.execute.inputs``)."""
+    limits = Limits.from_options(args.step_timeout, args.memory_limit)
+    inputs = fingerprint(scenarios, wit_dir_for(args.guests), limits)
+    for backend, trace_set in zip((args.left, args.right), sets, strict=True):
+        if trace_set.inputs != inputs:
+            made = "made from other guests, WIT files, limits, harness or wasmtime than the current ones"
+            path = trace_path(args.reports, backend)
+            raise InputError(path, f"stale traces ({made}): remake them with `{_remake_command(args, backend)}`")
+
+
+def _update_baseline(scenarios: Sequence[Scenario], result: GateResult) -> int:
+    """Rewrites the ``diverges`` lines; exit 1 while anything still fails or a manifest was left unchanged."""
+    by_name = {s.name: s for s in scenarios}
+    unchanged = 0
+    for verdict in result.verdicts:
+        if verdict.declared is not None:
+            update = update_declared(by_name[verdict.scenario], verdict.observed)
+            if update:
+                print(update.message)
+                unchanged += not update.written
+    failing = sorted(v.scenario for v in result.verdicts if any(v.mismatches.values()))
+    for name in failing:
+        verdict = next(v for v in result.verdicts if v.scenario == name)
+        print("\n".join(line for line in describe_failure(verdict) if not line.startswith("  divergences")))
+    if failing or unchanged:
+        print(f"still failing after the update: {len(failing)} on expectations, {unchanged} manifest(s) left unchanged")
+        return EXIT_DIFFERS
+    return EXIT_OK
+
+
 def _cmd_gate(args: argparse.Namespace) -> int:
-    scenarios, errors = load_all(args.guests)
-    if errors:
-        for error in errors:
-            print(f"error: {error}", file=sys.stderr)
-        return EXIT_INPUT
+    """Judges both trace files against the manifests; a broken manifest is reported and the others still judged."""
+    scenarios, errors = _load_scenarios(args.guests)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    left, right = get_backend(args.left), get_backend(args.right)
     left_set, right_set, paths = _read_pair(args)
-    result = evaluate(scenarios, get_backend(args.left), get_backend(args.right), left_set, right_set, paths)
+    check_trace_sets(scenarios, left_set, right_set, paths, {unloadable_scenario(e).scenario for e in errors})
+    _check_current(args, scenarios, (left_set, right_set))
+    result = evaluate(scenarios, left, right, left_set, right_set, paths, errors)
     if args.update_baseline:
-        by_name = {s.name: s for s in scenarios}
-        for verdict in result.verdicts:
-            if verdict.declared is not None:
-                change = update_declared(by_name[verdict.scenario], verdict.observed)
-                if change:
-                    print(change)
-        return EXIT_OK
+        status = _update_baseline(scenarios, result)
+        return EXIT_INPUT if errors else status
     write_atomic(args.reports / "gate.json", summary_json(result))
     write_atomic(args.reports / "gate.xml", junit_xml(result))
     for verdict in result.failures:
         print("\n".join(describe_failure(verdict)))
     passed = len(result.verdicts) - len(result.failures)
-    print(f"{passed} passed, {len(result.failures)} failed: gate {result.left} vs {result.right}")
+    unloaded = f", {len(errors)} could not be loaded" if errors else ""
+    print(f"{passed} passed, {len(result.failures)} failed{unloaded}: gate {result.left} vs {result.right}")
+    if errors:
+        return EXIT_INPUT
     return EXIT_OK if result.passed else EXIT_DIFFERS
 
 
@@ -226,7 +331,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     shows it; ``gate`` is the command that fails on it). Both files are rendered
     before either is written, and each is written atomically.
     """
-    scenarios, errors = load_all(args.guests)
+    scenarios, errors = _load_scenarios(args.guests)
     if errors:
         for error in errors:
             print(f"error: {error}", file=sys.stderr)
@@ -257,7 +362,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    scenarios, errors = load_all(args.guests)
+    scenarios, errors = _load_scenarios(args.guests)
     print(f"{'scenario':40} {'diverges':30} title")
     for scenario in scenarios:
         declared = ", ".join(scenario.diverges) or "same"
@@ -296,9 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "report":
             _add_run_limits(command)
         if name == "gate":
-            command.add_argument(
-                "--update-baseline", action="store_true", help="rewrite manifests' diverges from what was observed"
-            )
+            _add_gate_options(command)
     catalog = commands.add_parser("catalog", help="print (or --write) the rule coverage table of guests/README.md")
     catalog.add_argument("--write", action="store_true", help="rewrite the table in guests/README.md")
     _add_common(catalog)
@@ -315,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "reports", False) is None:
+        args.reports = reports_for(args.guests)
     try:
         return int(args.func(args))
     except InputError as error:

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from harness.execute.backends import Backend, get_backend
+from harness.execute.backends import Backend, available, get_backend
 from harness.execute.cache import CACHE_DIR_ENV, resolve_cache_dir
 from harness.execute.inputs import fingerprint
 from harness.execute.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
 from harness.execute.run import RunContext, run_scenario
 from harness.model.errors import InputError
 from harness.model.files import write_atomic
-from harness.model.paths import BUILTIN_GUESTS, trace_path, wit_dir_for
+from harness.model.paths import BUILTIN_GUESTS, reports_for, trace_path, wit_dir_for
 from harness.model.scenario import Scenario, load_all
 from harness.model.trace import Trace, merge
 
@@ -56,7 +56,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--backend", action="append", default=None, help="backend to run (repeatable; default: pseudo, real)"
     )
     group.addoption("--guests", type=Path, default=BUILTIN_GUESTS, help="folder of scenario folders")
-    group.addoption("--reports", type=Path, default=None, help="where trace files go (default: <rootdir>/reports)")
+    group.addoption(
+        "--reports",
+        type=Path,
+        default=None,
+        help="where trace files go (default: <rootdir>/reports, or <rootdir>/reports/NAME for a --guests folder NAME)",
+    )
     group.addoption(
         "--cache-dir", type=Path, default=None, help=f"compiled-code cache (default: ${CACHE_DIR_ENV} or ~/.cache)"
     )
@@ -87,7 +92,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     guests: Path = config.getoption("guests")
     try:
-        scenarios, errors = load_all(guests)
+        scenarios, errors = load_all(guests, set(available()))
     except InputError as error:
         raise pytest.UsageError(str(error)) from error
     backends = _backends(config)
@@ -158,9 +163,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if not traces:
         return
     # The xdist controller collects nothing itself: the scenarios are read here once.
-    reports = config.getoption("reports") or config.rootpath / "reports"
     guests: Path = config.getoption("guests")
-    scenarios, _ = load_all(guests)
+    reports = config.getoption("reports") or reports_for(guests, config.rootpath / "reports")
+    scenarios, _ = load_all(guests, set(available()))
     for backend, items in traces.items():
         ran = {t["scenario"] for t in items}
         inputs = fingerprint([s for s in scenarios if s.name in ran], wit_dir_for(guests), _limits(config))

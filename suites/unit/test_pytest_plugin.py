@@ -1,7 +1,7 @@
 """The pytest plugin: one item per scenario and backend, load errors as failing items, trace files.
 
 Runs pytest in a fresh process on a guests folder holding the fixture scenarios
-and one scenario whose manifest does not load.
+and one scenario whose manifest does not load, without ``--reports``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def test_scenario(scenario_run: ScenarioRun) -> None:
 class Session:
     outcomes: dict[str, str]
     reports: Path
+    root: Path
     scenarios: list[str]
 
 
@@ -47,7 +48,6 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     shutil.copytree(FIXTURE_GUESTS, guests)
     (copy_scenario(BASELINE, guests, "unloadable") / "scenario.toml").write_text("title = \n", encoding="utf-8")
     (root / "test_conformance.py").write_text(TEST_FILE, encoding="utf-8")
-    reports = root / "reports"
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HANDLE_COMPAT_CACHE_DIR": str(root / "cache")}
     args = [
         "-p",
@@ -60,7 +60,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
         "--rootdir",
         str(root),
     ]
-    args += ["--guests", str(guests), "--backend", "pseudo", "--backend", "real", "--reports", str(reports)]
+    args += ["--guests", str(guests), "--backend", "pseudo", "--backend", "real"]
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", str(root / "test_conformance.py"), *args],
         capture_output=True,
@@ -75,7 +75,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
         for match in re.finditer(r"^(PASSED|FAILED|ERROR) \S+::test_scenario\[([^\]]+)\]", completed.stdout, re.M)
     }
     scenarios = sorted(p.name for p in FIXTURE_GUESTS.iterdir() if (p / "scenario.toml").is_file())
-    return Session(outcomes, reports, scenarios)
+    return Session(outcomes, root / "reports" / "guests", root, scenarios)
 
 
 def test_one_item_per_scenario_and_backend(session: Session) -> None:
@@ -91,3 +91,8 @@ def test_scenarios_that_meet_their_manifests_pass(session: Session) -> None:
 @pytest.mark.parametrize("backend", ["pseudo", "real"])
 def test_trace_file_per_backend_holds_every_scenario_that_ran(session: Session, backend: str) -> None:
     assert sorted(TraceSet.read(trace_path(session.reports, backend)).traces) == session.scenarios
+
+
+def test_traces_of_a_guests_folder_of_ones_own_go_to_a_reports_folder_named_after_it(session: Session) -> None:
+    written = sorted(str(p.relative_to(session.root)) for p in (session.root / "reports").rglob("*.json"))
+    assert written == ["reports/guests/traces/pseudo.json", "reports/guests/traces/real.json"]
