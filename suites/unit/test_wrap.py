@@ -40,7 +40,7 @@ from harness.model.errors import InputError
 from harness.model.paths import BUILTIN_GUESTS
 from harness.model.scenario import MANIFEST, Scenario, discover, load_scenario
 from harness.model.vocabulary import HandleModel
-from harness.model.wit import Function, Interface, TypeRef, WitPackage
+from harness.model.wit import Function, Interface, TypeRef, WitPackage, wasm_tools
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, MISFIT_WATS, run, write_scenario
 
 OWN_TRANSFER = BUILTIN_GUESTS / "own-transfer"
@@ -344,7 +344,7 @@ def _component_new(core_wat: Path, world: str, tmp_path: Path) -> subprocess.Com
     core.write_bytes(wasmtime.wat2wasm(core_wat.read_text(encoding="utf-8")))
     embedded = tmp_path / "embedded.wasm"
     embed = subprocess.run(
-        ["wasm-tools", "component", "embed", str(WIT), "--world", world, str(core), "-o", str(embedded)],
+        [wasm_tools(), "component", "embed", str(WIT), "--world", world, str(core), "-o", str(embedded)],
         capture_output=True,
         text=True,
         check=False,
@@ -352,7 +352,7 @@ def _component_new(core_wat: Path, world: str, tmp_path: Path) -> subprocess.Com
     if embed.returncode != 0:
         return embed
     return subprocess.run(
-        ["wasm-tools", "component", "new", str(embedded), "-o", str(tmp_path / "component.wasm")],
+        [wasm_tools(), "component", "new", str(embedded), "-o", str(tmp_path / "component.wasm")],
         capture_output=True,
         text=True,
         check=False,
