@@ -7,6 +7,7 @@ input (bad manifest, WAT, trace, option). Errors are one line: ``file:line: what
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -40,6 +41,8 @@ from harness.model.vocabulary import Category
 from harness.present import report
 
 EXIT_OK, EXIT_DIFFERS, EXIT_INPUT = 0, 1, 2
+#: What a shell reports for a process ended by SIGPIPE (128 + 13).
+EXIT_PIPE_CLOSED = 141
 
 DESCRIPTION = (
     "Runs WebAssembly component guest scenarios against pseudo-handle and real-handle hosts, "
@@ -425,3 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INPUT
+    except BrokenPipeError:
+        # The reader went away (``handle-compat list | head``): stop quietly, as
+        # other command-line tools do, instead of printing a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED

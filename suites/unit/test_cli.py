@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.compare.diff import EXPLANATIONS
-from harness.model.paths import BUILTIN_GUESTS, trace_path
+from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT, trace_path
 from harness.model.scenario import MANIFEST
 from harness.model.trace import TraceSet
 from harness.model.vocabulary import Category
-from harness.present.cli import EXIT_DIFFERS, EXIT_OK, build_parser
+from harness.present.cli import EXIT_DIFFERS, EXIT_OK, EXIT_PIPE_CLOSED, build_parser
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, run_cli
 
 
@@ -95,6 +98,19 @@ def test_list_names_each_scenario_with_its_declared_divergences(tmp_path: Path) 
     completed = run_cli("list", "--guests", str(FIXTURE_GUESTS), cache=tmp_path)
     rows = {line.split()[0]: line.split()[1] for line in completed.stdout.splitlines()}
     assert (rows["borrow-kept"], rows["unreachable"]) == ("borrow-rules", "same")
+
+
+def test_list_into_a_closed_pipe_stops_quietly() -> None:
+    """``handle-compat list | head -1``: no traceback when the reader has gone away."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "harness", "list"], stdout=write_end, stderr=subprocess.PIPE, cwd=PROJECT_ROOT
+        )
+    finally:
+        os.close(write_end)
+    assert (completed.returncode, completed.stderr.decode()) == (EXIT_PIPE_CLOSED, "")
 
 
 def test_backends_lists_the_shipped_backends(tmp_path: Path) -> None:
