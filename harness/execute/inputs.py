@@ -16,7 +16,7 @@ from harness.execute.limits import Limits
 from harness.model.scenario import MANIFEST, Scenario
 
 #: Bumped when the harness changes what a trace records.
-HARNESS_TRACE_VERSION = "2"
+HARNESS_TRACE_VERSION = "3"
 
 
 def _files(scenario: Scenario) -> list[Path]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.execute.core import CoreFunc, CoreModule
+from harness.execute.core import CoreFunc, CoreImport, CoreModule
 from harness.execute.wrap.adapters import (
     export_shim,
     fill_stubs,
@@ -20,6 +20,7 @@ from harness.execute.wrap.adapters import (
 )
 from harness.execute.wrap.interfaces import InterfaceWriter
 from harness.execute.wrap.names import PSEUDO_TABLE, quote
+from harness.execute.wrap.oplog import GuestLog
 from harness.execute.wrap.types import Scope, TypeWriter
 from harness.model.errors import InputError
 from harness.model.vocabulary import HandleModel
@@ -68,14 +69,16 @@ class GuestWrapper:
                     exported.append(iface_name)
         return imported, exported
 
-    def wrap(self, name: str, core: CoreModule) -> WrappedGuest:
-        """The nested component ``$C-<name>`` wrapping ``core``."""
+    def wrap(self, name: str, core: CoreModule, log: GuestLog | None = None) -> WrappedGuest:
+        """The nested component ``$C-<name>`` wrapping ``core``; with ``log``, recording its op log."""
         imported, exported = self.guest_interfaces(core)
         used_by_exports = [dep for q in exported for dep in self.interfaces.uses(self.wit.interface(q))]
         needed = self.interfaces.closure(imported + used_by_exports)
         comp = f"$C-{name}"
         scope = Scope()
         lines = [f"(component {comp}"]
+        if log is not None:
+            lines.append(log.import_line())
         for qualified in needed:
             iface = self.wit.interface(qualified)
             self.interfaces.import_interface(lines, iface, qualified, f"$i.{qualified}", comp, scope)
@@ -89,8 +92,10 @@ class GuestWrapper:
                 lines.append(f"(type {ident} (resource (rep i32)))")
                 scope.ids[index] = ident
         lines.append(f'(import "core" {core.type_wat("$core")})')
-        lines.extend(self._core_instance(core, scope))
-        lines.extend(self._exports(core, exported, scope, {r for _, r in own_resources}))
+        if log is not None:
+            lines.append(log.append_func())
+        lines.extend(self._core_instance(core, scope, log))
+        lines.extend(self._exports(core, exported, scope, {r for _, r in own_resources}, log))
         lines.append(")")
         return WrappedGuest("\n".join(lines), tuple(needed), tuple(exported))
 
@@ -109,23 +114,34 @@ class GuestWrapper:
         ident = scope.ids.get(index) or scope.ids[self.wit.resolve_alias(index)]
         return f"(canon resource.{action} {ident})"
 
-    def _core_instance(self, core: CoreModule, scope: Scope) -> list[str]:
+    def _core_instance(self, core: CoreModule, scope: Scope, log: GuestLog | None = None) -> list[str]:
         """Instantiates the guest core module with its imports lowered through stubs."""
         lines: list[str] = []
         lowered: list[tuple[int, str, CoreFunc]] = []
+        intrinsics: list[tuple[int, CoreImport]] = []
+        functions: list[tuple[int, CoreImport, Function]] = []
         by_module: dict[str, list[tuple[str, str]]] = {}
         for number, imp in enumerate(core.imports):
             intrinsic = self._intrinsic(imp.module, imp.name, scope)
             if intrinsic is not None:
                 lines.append(f"(core func $k{number} {intrinsic})")
                 by_module.setdefault(imp.module, []).append((imp.name, f"$k{number}"))
+                intrinsics.append((number, imp))
                 continue
             fn = self._function(imp.module, imp.name, core)
+            functions.append((number, imp, fn))
             target = f"(func $i.{imp.module} {quote(self.types.func_name(fn))})"
             lowered.append((number, target, imp.func))
             by_module.setdefault(imp.module, []).append((imp.name, f'$shim "{number}"'))
         if lowered:
             lines.extend(indirect_stubs([(number, func) for number, _, func in lowered]))
+        logged: dict[str, str] = {}
+        if log is not None:
+            log_lines, logged = log.intrinsics(intrinsics)
+            lines.extend(log_lines)
+            by_module = {
+                module: [(n, logged.get(ref, ref)) for n, ref in members] for module, members in by_module.items()
+            }
         instances = []
         for number, (module, members) in enumerate(by_module.items()):
             exports = " ".join(f"(export {quote(n)} (func {ref}))" for n, ref in members)
@@ -136,7 +152,10 @@ class GuestWrapper:
             options = " ".join([*self._memory_options(core), "string-encoding=utf8"])
             for number, target, _ in lowered:
                 lines.append(f"(core func $l{number} (canon lower {target} {options}))")
-            lines.extend(fill_stubs([(f"$l{number}", func) for number, _, func in lowered]))
+            if log is not None:
+                log_lines, logged = log.lowered(functions, '$g "memory"' if core.export("memory") else None)
+                lines.extend(log_lines)
+            lines.extend(fill_stubs([(logged.get(f"$l{number}", f"$l{number}"), func) for number, _, func in lowered]))
         return lines
 
     @staticmethod
@@ -155,7 +174,9 @@ class GuestWrapper:
                 return fn
         raise InputError(core.path, f"imports {module}.{name}, which {iface.name} does not declare")
 
-    def _exports(self, core: CoreModule, exported: list[str], scope: Scope, own_names: set[str]) -> list[str]:
+    def _exports(
+        self, core: CoreModule, exported: list[str], scope: Scope, own_names: set[str], log: GuestLog | None = None
+    ) -> list[str]:
         lines: list[str] = []
         for qualified in exported:
             iface = self.wit.interface(qualified)
@@ -167,13 +188,16 @@ class GuestWrapper:
                 options = self._memory_options(core)
                 if core.export(f"cabi_post_{core_name}"):
                     options.append(f'(post-return (core func $g "cabi_post_{core_name}"))')
-                source = f'(core func $g "{core_name}")'
+                inner = f'$g "{core_name}"'
+                if log is not None:
+                    inner = log.export(lines, core, core_name, fn, f"$xl.{qualified}.{number}", inner, own_names)
+                source = f"(core func {inner})"
                 slots = []
                 if self.model is HandleModel.PSEUDO:
                     slots = pseudo_borrow_slots(self.wit, self.types, fn, own_names)
                 if slots:
                     adapter = f"$ad.{qualified}.{number}"
-                    lines.extend(pseudo_borrow_adapter(core, core_name, slots, adapter))
+                    lines.extend(pseudo_borrow_adapter(core, core_name, slots, adapter, inner))
                     source = f'(core func {adapter} "f")'
                 ident = f"$e.{qualified}.{number}"
                 signature = self.types.func(fn, scope)[len("(func ") : -1]
