@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import os
 import platform
@@ -643,18 +644,14 @@ def section_f(repeat: int) -> list[Row]:
     with _suite_copy(lambda name: name.startswith("runaway-")) as guests, tempfile.TemporaryDirectory() as scratch:
         for backend in BACKENDS:
             warm = {flag: Path(scratch) / f"warm-{backend}-{flag}" for flag in (True, False)}
-            for flag, cache in warm.items():
-                _suite_in_process(guests, backend, cache, flag)
-            best = _rounds(
-                {
-                    f"{label}-{flag}": (
-                        lambda flag=flag, cache=cache, backend=backend: _suite_in_process(guests, backend, cache, flag)
-                    )
-                    for flag in (True, False)
-                    for label, cache in (("warm", warm[flag]), ("nocache", None))
-                },
-                repeat,
-            )
+            for flag, folder in warm.items():
+                _suite_in_process(guests, backend, folder, flag)
+            candidates: dict[str, Callable[[], object]] = {}
+            for flag in (True, False):
+                caches: tuple[tuple[str, Path | None], ...] = (("warm", warm[flag]), ("nocache", None))
+                for label, cache in caches:
+                    candidates[f"{label}-{flag}"] = functools.partial(_suite_in_process, guests, backend, cache, flag)
+            best = _rounds(candidates, repeat)
             for label in ("warm", "nocache"):
                 ratio = best[f"{label}-True"] / best[f"{label}-False"]
                 rows.append(
