@@ -8,6 +8,7 @@ b  the same suite, warm cache vs cold cache                                  tar
 c  one pseudo-backend host call vs a bare host call with no table work       target <= 1.3x
 d  100 and 1,000 synthetic scenarios x 2 backends (one process each)        target 1,000 <= 60 s, <= 500 MB
 e  pytest -n 2 vs -n 0 on the conformance suite, and on 300 synthetic scenarios (speed-up)
+f  the built-in suite per backend with the op log vs without it, cold and warm cache  target <= 1.10x
 
 The ``runaway-*`` scenarios are left out of a and b: each spends its deadline
 (100 ms) by design, which is not harness cost.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import os
 import platform
@@ -51,7 +53,7 @@ from harness.execute.run import RunContext, run_scenario
 from harness.execute.wrap import core_import_name, driver_export_name
 from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT
 from harness.model.scenario import load_all, load_scenario
-from harness.model.trace import Status
+from harness.model.trace import Status, merge
 from harness.model.vocabulary import HandleModel
 from harness.present.cli import main as harness_main
 
@@ -628,9 +630,46 @@ def render(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _suite_in_process(guests: Path, backend: str, cache: Path | None, oplog: bool) -> None:
+    """Runs every scenario and encodes the trace file, as ``handle-compat run`` does, in this process."""
+    scenarios = load_all(guests)[0]
+    with RunContext(guests / "wit", cache_dir=cache, oplog=oplog) as context:
+        traces = [run_scenario(context, get_backend(backend), scenario) for scenario in scenarios]
+    merge(backend, version("wasmtime"), traces).to_json()
+
+
+def section_f(repeat: int) -> list[Row]:
+    """The op log's cost: the same suite with ``RunContext(oplog=False)``, the only switch that leaves it out."""
+    rows = []
+    with _suite_copy(lambda name: name.startswith("runaway-")) as guests, tempfile.TemporaryDirectory() as scratch:
+        for backend in BACKENDS:
+            warm = {flag: Path(scratch) / f"warm-{backend}-{flag}" for flag in (True, False)}
+            for flag, folder in warm.items():
+                _suite_in_process(guests, backend, folder, flag)
+            candidates: dict[str, Callable[[], object]] = {}
+            for flag in (True, False):
+                caches: tuple[tuple[str, Path | None], ...] = (("warm", warm[flag]), ("nocache", None))
+                for label, cache in caches:
+                    candidates[f"{label}-{flag}"] = functools.partial(_suite_in_process, guests, backend, cache, flag)
+            best = _rounds(candidates, repeat)
+            for label in ("warm", "nocache"):
+                ratio = best[f"{label}-True"] / best[f"{label}-False"]
+                rows.append(
+                    Row(
+                        "f",
+                        f"op log on vs off, {'warm cache' if label == 'warm' else 'no cache'}, {backend}",
+                        f"{_ms(best[f'{label}-True'])} vs {_ms(best[f'{label}-False'])}",
+                        _times(ratio, "without"),
+                        "<= 1.10x",
+                        _verdict(ratio.cpu <= 1.10),
+                    )
+                )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--only", default="a,c,d,e", help="sections to run (a includes b)")
+    parser.add_argument("--only", default="a,c,d,e,f", help="sections to run (a includes b)")
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds per figure (best of)")
     parser.add_argument("--sizes", default="10,100,1000", help="synthetic suite sizes for d (three: linearity check)")
     args = parser.parse_args(argv)
@@ -646,6 +685,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += section_d([int(n) for n in args.sizes.split(",")])
     if "e" in sections:
         rows += section_e(max(1, args.repeat // 2))
+    if "f" in sections:
+        rows += section_f(args.repeat)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(render(rows))

@@ -24,9 +24,12 @@ from harness.execute.backends.host import StreamHost
 from harness.execute.cache import CompileCache, EngineSettings
 from harness.execute.core import CoreModule, compile_core
 from harness.execute.limits import Limits, Watchdog
+from harness.execute.oplog import drain
 from harness.execute.traps import OUT_OF_MEMORY_TAG, cause_of, classify, reported_out_of_memory
 from harness.execute.wrap import core_import_name, driver_export_name, wrap_scenario
+from harness.execute.wrap.oplog import SINK_IMPORT, VERBOSE_EXPORT, SiteTable
 from harness.model.errors import InputError
+from harness.model.oplog import Op
 from harness.model.scenario import MANIFEST, Scenario
 from harness.model.trace import Emit, Outcome, Status, StepTrace, Trace
 from harness.model.vocabulary import TrapKind
@@ -39,11 +42,14 @@ class RunContext:
 
     ``cache_dir`` is where compiled code is kept between processes (None: no
     disk cache). Call ``close`` when done to stop the deadline watchdog.
+    ``oplog`` False leaves the op log out of the wrapper and the traces: only the
+    benchmark that measures the log's cost wants that.
     """
 
     wit_dir: Path
     cache_dir: Path | None = None
     limits: Limits = field(default_factory=Limits)
+    oplog: bool = True
     settings: EngineSettings = field(init=False, default_factory=EngineSettings)
     engine: wasmtime.Engine = field(init=False)
     cache: CompileCache = field(init=False)
@@ -103,18 +109,11 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
         compiled = {spec.name: ctx.core(spec.wat) for spec in scenario.components}
         cores = {name: core for name, (core, _) in compiled.items()}
         modules.update((name, core.sha256) for name, core in cores.items())
-        text = wrap_scenario(ctx.wit, backend.model, scenario, cores)
+        sites = SiteTable() if ctx.oplog else None
+        text = wrap_scenario(ctx.wit, backend.model, scenario, cores, sites)
         component = ctx.component(text, _blame(scenario))
-        host = StreamHost()
-        store = wasmtime.Store(ctx.engine)
-        store.set_limits(memory_size=ctx.limits.memory_bytes)
-        linker = Linker(ctx.engine)
-        with linker.root() as root:
-            for name, (_, module) in compiled.items():
-                root.add_module(core_import_name(name), module)
-        backend.define_host(linker, ctx.wit, scenario, host)
-        with ctx.watchdog.armed(store, timeout):
-            instance = linker.instantiate(store, component)
+        run = _Instance(ctx, backend, scenario, compiled, component, sites is not None)
+        host, store, instance = run.host, run.store, run.instance
     except InputError as err:
         return Trace(scenario.name, backend.name, modules, error=str(err))
     except wasmtime.WasmtimeError as err:
@@ -125,11 +124,19 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
     trapped = False
     for index, step in enumerate(scenario.steps):
         events_before, emits_before = len(host.events), len(host.emits)
+        ops: tuple[Op, ...] = ()
+        complete = True
         if trapped:
             outcome = Outcome(Status.NOT_RUN)
         else:
             with ctx.watchdog.armed(store, timeout):
                 outcome = _call(store, instance, step.component, step.op, step.arg)
+            if sites is not None and outcome.status is Status.VALUE:
+                with ctx.watchdog.armed(store, timeout):
+                    ops, lost = drain(store, instance, sites, index)
+                complete = lost == 0
+            elif sites is not None:
+                ops, complete = _replayed_ops(run, sites, index, outcome)
             outcome = _limited(outcome, host.emits[emits_before:], timeout, ctx.limits)
             trapped = outcome.status is Status.TRAP
         steps.append(
@@ -141,9 +148,82 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
                 outcome=outcome,
                 emits=tuple(host.emits[emits_before:]),
                 events=tuple(host.events[events_before:]),
+                ops=ops,
+                ops_complete=complete,
             )
         )
     return Trace(scenario.name, backend.name, modules, steps=tuple(steps), live=host.live())
+
+
+class _Instance:
+    """A scenario's outer component instantiated in a fresh store, with a fresh host."""
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        backend: Backend,
+        scenario: Scenario,
+        compiled: dict[str, tuple[CoreModule, wasmtime.Module]],
+        component: Component,
+        oplog: bool,
+    ) -> None:
+        self.ctx, self.backend, self.scenario, self.compiled, self.component = (
+            ctx,
+            backend,
+            scenario,
+            compiled,
+            component,
+        )
+        self.timeout = ctx.step_timeout_s(scenario)
+        self.host = StreamHost()
+        self.sink: list[int] = []
+        self.store = wasmtime.Store(ctx.engine)
+        self.store.set_limits(memory_size=ctx.limits.memory_bytes)
+        linker = Linker(ctx.engine)
+        with linker.root() as root:
+            for name, (_, module) in compiled.items():
+                root.add_module(core_import_name(name), module)
+            if oplog:
+                with root.add_instance(SINK_IMPORT) as sink:
+                    sink.add_func("append", self._append)
+        backend.define_host(linker, ctx.wit, scenario, self.host)
+        with ctx.watchdog.armed(self.store, self.timeout):
+            self.instance = linker.instantiate(self.store, component)
+
+    def _append(self, _store: object, site: int, position: int, value: int) -> None:
+        self.sink.extend((site, position, value))
+
+    def fresh(self) -> _Instance:
+        return _Instance(self.ctx, self.backend, self.scenario, self.compiled, self.component, True)
+
+
+def _replayed_ops(run: _Instance, sites: SiteTable, upto: int, outcome: Outcome) -> tuple[tuple[Op, ...], bool]:
+    """The ops of step ``upto``, which ended in ``outcome`` without a value, from a replay.
+
+    The trap poisoned the instance and its log with it; the scenario is deterministic,
+    so a fresh instance runs the earlier steps again and then step ``upto`` with every
+    record handed to the host as it is made. The ops count as complete when the replay
+    ends exactly as the run did. A step that ran out of time is not replayed (it would
+    spend its deadline again).
+    """
+    if outcome.trap is TrapKind.TIMEOUT or outcome.status is not Status.TRAP:
+        return (), False
+    try:
+        replay = run.fresh()
+        for step in run.scenario.steps[:upto]:
+            with run.ctx.watchdog.armed(replay.store, replay.timeout):
+                _call(replay.store, replay.instance, step.component, step.op, step.arg)
+        with run.ctx.watchdog.armed(replay.store, replay.timeout):
+            drain(replay.store, replay.instance, sites, upto)
+            verbose = replay.instance.get_func(replay.store, VERBOSE_EXPORT)
+            assert verbose is not None
+            verbose(replay.store)
+        step = run.scenario.steps[upto]
+        with run.ctx.watchdog.armed(replay.store, replay.timeout):
+            again = _call(replay.store, replay.instance, step.component, step.op, step.arg)
+    except wasmtime.WasmtimeError:
+        return (), False
+    return sites.decode(replay.sink, upto), again == outcome
 
 
 def _limited(outcome: Outcome, emits: Sequence[Emit], timeout: float, limits: Limits) -> Outcome:

@@ -1,8 +1,9 @@
 """Traces: what one scenario did on one backend, as deterministic JSON.
 
 A trace holds facts only (frozen dataclasses): per step the value or the trap,
-what the guest emitted through ``probe``, the host's event log, and the host
-resources still live at teardown. Serialized with sorted keys and no
+what the guest emitted through ``probe``, the host's event log, the op log the
+wrapper recorded at every component's boundary (``harness.model.oplog``), and the
+host resources still live at teardown. Serialized with sorted keys and no
 timestamps, so two runs of the same scenario are byte-identical.
 """
 
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.model.errors import InputError
+from harness.model.oplog import Op, ops_from_json, ops_to_json
 from harness.model.vocabulary import TrapKind
 
-TRACE_FORMAT = 1
+TRACE_FORMAT = 2
 
 
 class Status(enum.StrEnum):
@@ -72,6 +74,11 @@ class StepTrace:
     outcome: Outcome
     emits: tuple[Emit, ...] = ()
     events: tuple[Event, ...] = ()
+    #: What crossed every component's boundary in this step, in order.
+    ops: tuple[Op, ...] = ()
+    #: False when ``ops`` may miss some: the log's memory hit the cap, or the step ran
+    #: out of time (its log is lost with the instance), or its replay ended otherwise.
+    ops_complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,8 @@ def _step_dict(step: StepTrace) -> dict[str, Any]:
         },
         "emits": [[e.component, e.tag, e.value] for e in step.emits],
         "events": [_event_dict(e) for e in step.events],
+        "ops": ops_to_json(step.ops),
+        "ops_complete": step.ops_complete,
     }
 
 
@@ -155,6 +164,8 @@ def _step_from(data: Mapping[str, Any]) -> StepTrace:
         outcome=outcome,
         emits=tuple(Emit(component, tag, value) for component, tag, value in data["emits"]),
         events=tuple(_event_from(e) for e in data["events"]),
+        ops=ops_from_json(data["ops"], data["index"]),
+        ops_complete=bool(data["ops_complete"]),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -54,6 +55,17 @@ def three_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[bytes
 def test_three_runs_write_byte_identical_traces(three_runs: dict[str, list[bytes]], backend: str) -> None:
     first, *others = three_runs[backend]
     assert [other == first for other in others] == [True, True]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_identical_traces_carry_the_op_log_of_every_step_that_ran(
+    three_runs: dict[str, list[bytes]], backend: str
+) -> None:
+    """So the byte comparisons above cover the op log (harness/model/oplog.py) too."""
+    traces = json.loads(three_runs[backend][0])["traces"]
+    ran = [step for trace in traces.values() for step in trace["steps"] if step["outcome"]["status"] != "not-run"]
+    assert ran
+    assert [step["index"] for step in ran if not step["ops"] and step["ops_complete"]] == []
 
 
 def _pytest_reports(reports: Path, cache: Path, workers: int) -> dict[str, bytes]:

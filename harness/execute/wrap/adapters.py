@@ -62,10 +62,16 @@ def pseudo_borrow_slots(wit: WitPackage, types: TypeWriter, fn: Function, own_na
     return slots
 
 
-def pseudo_borrow_adapter(core: CoreModule, core_name: str, slots: list[tuple[int, str]], ident: str) -> list[str]:
-    """A core module between a lifted export and the guest function (pseudo model only)."""
+def pseudo_borrow_adapter(
+    core: CoreModule, core_name: str, slots: list[tuple[int, str]], ident: str, inner: str | None = None
+) -> list[str]:
+    """A core module between a lifted export and the guest function (pseudo model only).
+
+    ``inner`` is the core function it calls (``$instance "name"``); the guest's export by default.
+    """
     export = core.export(core_name)
     assert export is not None and export.func is not None
+    target = inner or f'$g "{core_name}"'
     actions = dict(slots)
     before, args = [], []
     for position in range(len(export.func.params)):
@@ -89,7 +95,7 @@ def pseudo_borrow_adapter(core: CoreModule, core_name: str, slots: list[tuple[in
         f"(core module {ident}-m (type $f {export.func.wat()}) {' '.join(imports)}"
         f' (import "" "f" (func $f (type $f))) (func (export "f") (type $f) {body}))',
         f'(core instance {ident} (instantiate {ident}-m (with "" (instance {" ".join(with_funcs)}'
-        f' (export "f" (func $g "{core_name}"))))))',
+        f' (export "f" (func {target}))))))',
     ]
 
 

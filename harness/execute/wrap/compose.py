@@ -17,6 +17,7 @@ from harness.execute.wrap.names import (
     host_import_name,
     quote,
 )
+from harness.execute.wrap.oplog import OPLOG_IMPORT, GuestLog, SiteTable, log_component, sink_import
 from harness.execute.wrap.types import Scope
 from harness.model.errors import InputError
 from harness.model.scenario import MANIFEST, PEER_INTERFACES, Scenario
@@ -24,22 +25,36 @@ from harness.model.vocabulary import HandleModel
 from harness.model.wit import WitPackage
 
 
-def wrap_scenario(wit: WitPackage, model: HandleModel, scenario: Scenario, cores: dict[str, CoreModule]) -> str:
+def wrap_scenario(
+    wit: WitPackage,
+    model: HandleModel,
+    scenario: Scenario,
+    cores: dict[str, CoreModule],
+    sites: SiteTable | None = None,
+) -> str:
     """The outer component text for ``scenario`` under ``model``.
 
     One component holds every guest of ``scenario``, providers instantiated first.
     It imports each guest's core module (``core-<name>``, so every backend
     instantiates the very same bytes) and each host interface a guest needs that
     no other guest provides; it exports each guest's driver as ``<name>-run``.
+    With ``sites``, every guest records its op log (``wrap.oplog``), interned in ``sites``.
     """
     wrapper = GuestWrapper(wit, model)
-    guests: dict[str, WrappedGuest] = {
-        spec.name: wrapper.wrap(spec.name, cores[spec.name], _provider_dtors(wit, spec.imports, cores))
-        for spec in scenario.components
-    }
+    guests: dict[str, WrappedGuest] = {}
+    for spec in scenario.components:
+        log = None
+        if sites is not None:
+            providers = {wit.interface(short).qualified: provider for short, provider in spec.imports.items()}
+            log = GuestLog(wit, sites, spec.name, providers)
+        provider_dtors = _provider_dtors(wit, spec.imports, cores)
+        guests[spec.name] = wrapper.wrap(spec.name, cores[spec.name], provider_dtors, log)
     from_guests = {wit.interface(short).qualified for short in PEER_INTERFACES if wit.find_interface(short)}
     driver = wit.find_interface("driver")
     imports, body = ["(component $outer"], []
+    if sites is not None:
+        imports.extend(sink_import())
+        body.extend(log_component())
     scope = Scope()
     host_imported: set[str] = set()
     for spec in scenario.components:
@@ -73,6 +88,8 @@ def wrap_scenario(wit: WitPackage, model: HandleModel, scenario: Scenario, cores
             table = f"{spec.name}-table"
             imports.append(f"(import {quote(table)} (instance $h.{table} {wrapper.interfaces.pseudo_table_type()}))")
             withs.append(f"(with {quote(PSEUDO_TABLE)} (instance $h.{table}))")
+        if sites is not None:
+            withs.append(f"(with {quote(OPLOG_IMPORT)} (instance $oplog))")
         body.append(guest.text)
         body.append(f"(instance $a.{spec.name} (instantiate $C-{spec.name} {' '.join(withs)}))")
         for qualified in guest.exports:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.execute.core import CoreFunc, CoreModule
+from harness.execute.core import CoreFunc, CoreImport, CoreModule
 from harness.execute.wrap.adapters import (
     destructor_shim,
     export_shim,
@@ -23,6 +23,7 @@ from harness.execute.wrap.adapters import (
 )
 from harness.execute.wrap.interfaces import InterfaceWriter
 from harness.execute.wrap.names import DESTRUCTORS, PSEUDO_TABLE, dtor_export_name, pseudo_dtor_name, quote
+from harness.execute.wrap.oplog import GuestLog
 from harness.execute.wrap.types import Scope, TypeWriter
 from harness.model.errors import InputError
 from harness.model.vocabulary import HandleModel
@@ -74,9 +75,13 @@ class GuestWrapper:
         return imported, exported
 
     def wrap(
-        self, name: str, core: CoreModule, provider_dtors: frozenset[tuple[str, str]] = frozenset()
+        self,
+        name: str,
+        core: CoreModule,
+        provider_dtors: frozenset[tuple[str, str]] = frozenset(),
+        log: GuestLog | None = None,
     ) -> WrappedGuest:
-        """The nested component ``$C-<name>`` wrapping ``core``.
+        """The nested component ``$C-<name>`` wrapping ``core``; with ``log``, recording its op log.
 
         ``provider_dtors``: (interface, resource) pairs this guest imports from a guest
         that defines a destructor for them; under pseudo its drops run that destructor.
@@ -94,6 +99,8 @@ class GuestWrapper:
         if self.model is HandleModel.PSEUDO:
             drops = {(i.module, i.name) for i in core.imports}
             peer_dtors = sorted((q, r) for q, r in provider_dtors if (q, f"[resource-drop]{r}") in drops)
+        if log is not None:
+            lines.append(log.import_line())
         for qualified in needed:
             iface = self.wit.interface(qualified)
             extra = tuple(
@@ -117,10 +124,12 @@ class GuestWrapper:
                 scope.ids[index] = ident
         drop_adapters = self._pseudo_drop_adapters(lines, own_dtors, peer_dtors)
         lines.append(f'(import "core" {core.type_wat("$core")})')
-        lines.extend(self._core_instance(core, scope, drop_adapters))
+        if log is not None:
+            lines.append(log.append_func())
+        lines.extend(self._core_instance(core, scope, drop_adapters, log))
         if own_dtors:
             lines.extend(fill_destructors([dtor_export_name(q, r) for q, r in own_dtors]))
-        lines.extend(self._exports(core, exported, scope, {r for _, r in own_resources}, own_dtors))
+        lines.extend(self._exports(core, exported, scope, {r for _, r in own_resources}, own_dtors, log))
         lines.append(")")
         return WrappedGuest("\n".join(lines), tuple(needed), tuple(exported), tuple(r for _, r in own_dtors))
 
@@ -167,23 +176,36 @@ class GuestWrapper:
         ident = scope.ids.get(index) or scope.ids[self.wit.resolve_alias(index)]
         return f"(canon resource.{action} {ident})"
 
-    def _core_instance(self, core: CoreModule, scope: Scope, drop_adapters: dict[tuple[str, str], str]) -> list[str]:
+    def _core_instance(
+        self, core: CoreModule, scope: Scope, drop_adapters: dict[tuple[str, str], str], log: GuestLog | None = None
+    ) -> list[str]:
         """Instantiates the guest core module with its imports lowered through stubs."""
         lines: list[str] = []
         lowered: list[tuple[int, str, CoreFunc]] = []
+        intrinsics: list[tuple[int, CoreImport]] = []
+        functions: list[tuple[int, CoreImport, Function]] = []
         by_module: dict[str, list[tuple[str, str]]] = {}
         for number, imp in enumerate(core.imports):
             intrinsic = self._intrinsic(imp.module, imp.name, scope, drop_adapters)
             if intrinsic is not None:
                 lines.append(f"(core func $k{number} {intrinsic})")
                 by_module.setdefault(imp.module, []).append((imp.name, f"$k{number}"))
+                intrinsics.append((number, imp))
                 continue
             fn = self._function(imp.module, imp.name, core)
+            functions.append((number, imp, fn))
             target = f"(func $i.{imp.module} {quote(self.types.func_name(fn))})"
             lowered.append((number, target, imp.func))
             by_module.setdefault(imp.module, []).append((imp.name, f'$shim "{number}"'))
         if lowered:
             lines.extend(indirect_stubs([(number, func) for number, _, func in lowered]))
+        logged: dict[str, str] = {}
+        if log is not None:
+            log_lines, logged = log.intrinsics(intrinsics)
+            lines.extend(log_lines)
+            by_module = {
+                module: [(n, logged.get(ref, ref)) for n, ref in members] for module, members in by_module.items()
+            }
         instances = []
         for number, (module, members) in enumerate(by_module.items()):
             exports = " ".join(f"(export {quote(n)} (func {ref}))" for n, ref in members)
@@ -194,7 +216,10 @@ class GuestWrapper:
             options = " ".join([*self._memory_options(core), "string-encoding=utf8"])
             for number, target, _ in lowered:
                 lines.append(f"(core func $l{number} (canon lower {target} {options}))")
-            lines.extend(fill_stubs([(f"$l{number}", func) for number, _, func in lowered]))
+            if log is not None:
+                log_lines, logged = log.lowered(functions, '$g "memory"' if core.export("memory") else None)
+                lines.extend(log_lines)
+            lines.extend(fill_stubs([(logged.get(f"$l{number}", f"$l{number}"), func) for number, _, func in lowered]))
         return lines
 
     @staticmethod
@@ -220,6 +245,7 @@ class GuestWrapper:
         scope: Scope,
         own_names: set[str],
         own_dtors: list[tuple[str, str]],
+        log: GuestLog | None = None,
     ) -> list[str]:
         lines: list[str] = []
         for qualified in exported:
@@ -232,13 +258,16 @@ class GuestWrapper:
                 options = self._memory_options(core)
                 if core.export(f"cabi_post_{core_name}"):
                     options.append(f'(post-return (core func $g "cabi_post_{core_name}"))')
-                source = f'(core func $g "{core_name}")'
+                inner = f'$g "{core_name}"'
+                if log is not None:
+                    inner = log.export(lines, core, core_name, fn, f"$xl.{qualified}.{number}", inner, own_names)
+                source = f"(core func {inner})"
                 slots = []
                 if self.model is HandleModel.PSEUDO:
                     slots = pseudo_borrow_slots(self.wit, self.types, fn, own_names)
                 if slots:
                     adapter = f"$ad.{qualified}.{number}"
-                    lines.extend(pseudo_borrow_adapter(core, core_name, slots, adapter))
+                    lines.extend(pseudo_borrow_adapter(core, core_name, slots, adapter, inner))
                     source = f'(core func {adapter} "f")'
                 ident = f"$e.{qualified}.{number}"
                 signature = self.types.func(fn, scope)[len("(func ") : -1]
