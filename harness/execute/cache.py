@@ -6,21 +6,26 @@ content (core wasm bytes or component text), the wasmtime version, the machine
 and the engine settings that change generated code.
 
 ``deserialize`` trusts its input: wasmtime maps the bytes as executable code.
-So an entry is only handed to it when its header names this exact key and the
-sha256 of its payload matches; anything else (truncated, flipped, written by
-another wasmtime or for another key) is recompiled and overwritten. Entries are
-written with ``write_atomic``, so concurrent writers (``pytest -n auto``) and a
+The key is computable from public data, so anyone who can write to the directory
+could plant an entry for it. Hence the directory must be this user's alone (see
+``cache_trust``), and an entry is only handed to wasmtime when its header names
+this exact key and carries an HMAC of header and payload under this user's
+secret; anything else (truncated, flipped, written by another wasmtime, for
+another key or by someone without the secret) is recompiled and overwritten.
+Entries are written atomically, so concurrent writers (``pytest -n auto``) and a
 killed process leave the old entry, a new one, or none.
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
 import enum
 import hashlib
+import hmac
 import os
 import platform
 import struct
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,14 +36,16 @@ from typing import TypeVar
 import wasmtime
 from wasmtime.component import Component
 
-from harness.model.files import write_atomic
+from harness.execute.cache_trust import Refusal, open_cache_dir, sweep_temporaries, write_private
 
 CACHE_DIR_ENV = "HANDLE_COMPAT_CACHE_DIR"
 MAGIC = b"hc-cache"
-FORMAT_VERSION = 1
-#: magic, format version, key (sha256), payload length, payload sha256.
-_HEADER = struct.Struct("<8sH32sQ32s")
-HEADER_SIZE = _HEADER.size
+#: 1 carried a plain sha256 of the payload, which anyone can compute; 2 carries an HMAC.
+FORMAT_VERSION = 2
+#: magic, format version, key (sha256), payload length; the HMAC-SHA256 follows.
+_FIELDS = struct.Struct("<8sH32sQ")
+MAC_SIZE = hashlib.sha256().digest_size
+HEADER_SIZE = _FIELDS.size + MAC_SIZE
 
 #: A writer's temporary file older than this was left by a killed process.
 STALE_TEMP_SECONDS = 3600
@@ -60,22 +67,14 @@ def default_cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "handle-compat"
 
 
-def sweep_temporaries(directory: Path, older_than: float) -> int:
-    """Deletes ``write_atomic`` temporaries last modified before ``older_than`` (epoch seconds).
+def cache_dir_option(text: str) -> Path:
+    """The ``--cache-dir`` value of the CLI and the pytest plugin.
 
-    A killed writer leaves one behind; a live writer's is recent, so it is left alone.
+    An empty value would mean the current directory; that is never what was meant.
     """
-    removed = 0
-    try:
-        candidates = list(directory.glob(".*.tmp"))
-    except OSError:
-        return 0
-    for temp in candidates:
-        with contextlib.suppress(OSError):
-            if temp.stat().st_mtime < older_than:
-                temp.unlink()
-                removed += 1
-    return removed
+    if not text:
+        raise argparse.ArgumentTypeError("is empty: name a directory, or use --no-cache")
+    return Path(text)
 
 
 def resolve_cache_dir(explicit: Path | None, disabled: bool) -> Path | None:
@@ -115,26 +114,34 @@ class CacheStats:
     compiled: int = 0
     #: Artifacts deserialized from a verified entry.
     loaded: int = 0
-    #: Entries found but refused (bad header, wrong key, checksum mismatch, refused by wasmtime).
+    #: Entries found but refused (bad header, wrong key, MAC mismatch, refused by wasmtime).
     rejected: int = 0
     #: Entries that could not be written (read-only or full disk); the run goes on without them.
     write_failures: int = 0
 
 
-def encode_entry(key: bytes, payload: bytes) -> bytes:
-    """An entry's bytes: the header (naming ``key`` and the payload's sha256), then the payload."""
-    return _HEADER.pack(MAGIC, FORMAT_VERSION, key, len(payload), hashlib.sha256(payload).digest()) + payload
+def _mac(secret: bytes, fields: bytes, payload: bytes) -> bytes:
+    mac = hmac.new(secret, fields, hashlib.sha256)
+    mac.update(payload)
+    return mac.digest()
 
 
-def decode_entry(key: bytes, blob: bytes) -> bytes | None:
-    """The payload of an entry written for ``key``, or None if the entry is not exactly that."""
+def encode_entry(secret: bytes, key: bytes, payload: bytes) -> bytes:
+    """An entry's bytes: the header (naming ``key``, signed with ``secret`` together with the payload), the payload."""
+    fields = _FIELDS.pack(MAGIC, FORMAT_VERSION, key, len(payload))
+    return fields + _mac(secret, fields, payload) + payload
+
+
+def decode_entry(secret: bytes, key: bytes, blob: bytes) -> bytes | None:
+    """The payload of an entry written for ``key`` by a holder of ``secret``, or None if it is not exactly that."""
     if len(blob) < HEADER_SIZE:
         return None
-    magic, fmt, entry_key, length, digest = _HEADER.unpack_from(blob)
+    fields = blob[: _FIELDS.size]
+    magic, fmt, entry_key, length = _FIELDS.unpack(fields)
     payload = blob[HEADER_SIZE:]
     if magic != MAGIC or fmt != FORMAT_VERSION or entry_key != key or length != len(payload):
         return None
-    if hashlib.sha256(payload).digest() != digest:
+    if not hmac.compare_digest(_mac(secret, fields, payload), blob[_FIELDS.size : HEADER_SIZE]):
         return None
     return payload
 
@@ -144,20 +151,31 @@ class CompileCache:
     """Compiles through ``directory`` (None: compile every time, in-process reuse only).
 
     Every artifact is also kept in memory for the life of the object, so a
-    process compiles or loads each one once.
+    process compiles or loads each one once. A directory that is not this user's
+    alone is refused: ``refusal`` says why (also printed as one line to stderr)
+    and ``directory`` becomes None, so the run goes on uncached.
     """
 
     engine: wasmtime.Engine
     settings: EngineSettings
     directory: Path | None
     stats: CacheStats = field(default_factory=CacheStats)
+    refusal: Refusal | None = field(init=False, default=None)
     _memory: dict[bytes, wasmtime.Module | Component] = field(default_factory=dict)
     _fingerprint: str = field(init=False)
+    _secret: bytes = field(init=False, default=b"", repr=False)
 
     def __post_init__(self) -> None:
         self._fingerprint = self.settings.fingerprint()
-        if self.directory is not None:
-            sweep_temporaries(self.directory, time.time() - STALE_TEMP_SECONDS)
+        if self.directory is None:
+            return
+        opened = open_cache_dir(self.directory)
+        if isinstance(opened, Refusal):
+            print(opened, file=sys.stderr)
+            self.refusal, self.directory = opened, None
+            return
+        self._secret = opened.secret
+        sweep_temporaries(self.directory, time.time() - STALE_TEMP_SECONDS)
 
     def key(self, kind: ArtifactKind, content: bytes) -> bytes:
         seed = f"handle-compat-cache\0{kind.value}\0{self._fingerprint}\0".encode()
@@ -219,7 +237,7 @@ class CompileCache:
             blob = path.read_bytes()
         except OSError:
             return None
-        payload = decode_entry(key, blob)
+        payload = decode_entry(self._secret, key, blob)
         if payload is None:
             self.stats.rejected += 1
             return None
@@ -234,7 +252,6 @@ class CompileCache:
 
     def _store(self, path: Path, key: bytes, payload: bytes | bytearray) -> None:
         try:
-            # No fsync: an entry is verified before use, so a torn one is only a miss.
-            write_atomic(path, encode_entry(key, bytes(payload)), durable=False)
+            write_private(path, encode_entry(self._secret, key, bytes(payload)))
         except OSError:
             self.stats.write_failures += 1

@@ -27,7 +27,7 @@ from harness.compare.gate import (
     unloadable_scenario,
 )
 from harness.execute.backends import Backend, available, get_backend
-from harness.execute.cache import CACHE_DIR_ENV, resolve_cache_dir
+from harness.execute.cache import CACHE_DIR_ENV, cache_dir_option, resolve_cache_dir
 from harness.execute.inputs import fingerprint
 from harness.execute.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
 from harness.execute.run import RunContext, run_scenario
@@ -155,7 +155,10 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
 def _add_run_limits(parser: argparse.ArgumentParser) -> None:
     """Compile cache and limits of guest calls."""
     parser.add_argument(
-        "--cache-dir", type=Path, default=None, help=f"compiled-code cache (default: ${CACHE_DIR_ENV} or ~/.cache)"
+        "--cache-dir",
+        type=cache_dir_option,
+        default=None,
+        help=f"compiled-code cache (default: ${CACHE_DIR_ENV} or ~/.cache)",
     )
     parser.add_argument("--no-cache", action="store_true", help="compile everything; read and write no cache")
     parser.add_argument(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from harness.execute.backends import Backend, available, get_backend
-from harness.execute.cache import CACHE_DIR_ENV, resolve_cache_dir
+from harness.execute.cache import CACHE_DIR_ENV, cache_dir_option, resolve_cache_dir
 from harness.execute.inputs import fingerprint
 from harness.execute.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
 from harness.execute.run import RunContext, run_scenario
@@ -63,7 +63,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where trace files go (default: <rootdir>/reports, or <rootdir>/reports/NAME for a --guests folder NAME)",
     )
     group.addoption(
-        "--cache-dir", type=Path, default=None, help=f"compiled-code cache (default: ${CACHE_DIR_ENV} or ~/.cache)"
+        "--cache-dir",
+        type=cache_dir_option,
+        default=None,
+        help=f"compiled-code cache (default: ${CACHE_DIR_ENV} or ~/.cache)",
     )
     group.addoption("--no-cache", action="store_true", default=False, help="compile everything; use no cache")
     group.addoption(

@@ -16,6 +16,7 @@ import wasmtime
 from wasmtime.component import Component
 
 from harness.execute.cache import ArtifactKind, EngineSettings, decode_entry
+from harness.execute.cache_trust import KEY_FILE
 from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT, trace_path
 from harness.model.trace import TraceSet
 
@@ -86,7 +87,7 @@ def _visible(path: Path) -> bool:
 
 
 def _cache_entries(cache: Path) -> list[Path]:
-    return sorted(p for p in cache.iterdir() if _visible(p)) if cache.is_dir() else []
+    return sorted(p for p in cache.iterdir() if _visible(p) and p.name != KEY_FILE) if cache.is_dir() else []
 
 
 def _trace_temporaries(reports: Path) -> list[Path]:
@@ -96,7 +97,7 @@ def _trace_temporaries(reports: Path) -> list[Path]:
 
 def _is_complete_entry(entry: Path, engine: wasmtime.Engine) -> bool:
     kind = ArtifactKind(entry.suffix.removeprefix("."))
-    payload = decode_entry(bytes.fromhex(entry.stem), entry.read_bytes())
+    payload = decode_entry((entry.parent / KEY_FILE).read_bytes(), bytes.fromhex(entry.stem), entry.read_bytes())
     if payload is None:
         return False
     if kind is ArtifactKind.MODULE:
