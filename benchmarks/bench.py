@@ -28,6 +28,7 @@ import io
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,13 +104,16 @@ def _verdict(ok: bool) -> str:
 
 @contextlib.contextmanager
 def _suite_copy(skip: Callable[[str], bool]) -> Iterator[Path]:
-    """A guests folder linking every built-in scenario except the skipped ones."""
+    """A guests folder with a copy of every built-in scenario except the skipped ones.
+
+    Copies, not links: the loader refuses a scenario folder that links outside its guests folder.
+    """
     with tempfile.TemporaryDirectory(prefix="hc-bench-guests-") as tmp:
         root = Path(tmp)
-        (root / "wit").symlink_to(BUILTIN_GUESTS / "wit")
+        shutil.copytree(BUILTIN_GUESTS / "wit", root / "wit")
         for folder in sorted(BUILTIN_GUESTS.iterdir()):
             if (folder / "scenario.toml").is_file() and not skip(folder.name):
-                (root / folder.name).symlink_to(folder)
+                shutil.copytree(folder, root / folder.name)
         yield root
 
 
@@ -632,7 +636,9 @@ def render(rows: list[Row]) -> str:
 
 def _suite_in_process(guests: Path, backend: str, cache: Path | None, oplog: bool) -> None:
     """Runs every scenario and encodes the trace file, as ``handle-compat run`` does, in this process."""
-    scenarios = load_all(guests)[0]
+    scenarios, errors = load_all(guests)
+    if errors or not scenarios:
+        raise SystemExit(f"the suite does not load: {errors[0] if errors else 'no scenarios'}")
     with RunContext(guests / "wit", cache_dir=cache, oplog=oplog) as context:
         traces = [run_scenario(context, get_backend(backend), scenario) for scenario in scenarios]
     merge(backend, version("wasmtime"), traces).to_json()

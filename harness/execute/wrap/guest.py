@@ -248,6 +248,10 @@ class GuestWrapper:
         log: GuestLog | None = None,
     ) -> list[str]:
         lines: list[str] = []
+        logged: dict[str, str] = {}
+        if log is not None:
+            entries = [(f"{q}#{fn.name}", fn) for q in exported for fn in self.wit.interface(q).functions]
+            lines, logged = log.exports(core, entries, own_names)
         for qualified in exported:
             iface = self.wit.interface(qualified)
             lifted: list[tuple[Function, str]] = []
@@ -258,9 +262,7 @@ class GuestWrapper:
                 options = self._memory_options(core)
                 if core.export(f"cabi_post_{core_name}"):
                     options.append(f'(post-return (core func $g "cabi_post_{core_name}"))')
-                inner = f'$g "{core_name}"'
-                if log is not None:
-                    inner = log.export(lines, core, core_name, fn, f"$xl.{qualified}.{number}", inner, own_names)
+                inner = logged.get(core_name, f'$g "{core_name}"')
                 source = f"(core func {inner})"
                 slots = []
                 if self.model is HandleModel.PSEUDO:

@@ -26,8 +26,10 @@ decoder knows the caller (an empty bracket stack means the host called).
 
 from __future__ import annotations
 
+import array
 import enum
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -73,6 +75,7 @@ class SiteTable:
 
     sites: list[Site] = field(default_factory=list)
     _ids: dict[Site, int] = field(default_factory=dict)
+    _templates: list[dict[str, object]] = field(default_factory=list)
 
     def id(self, site: Site) -> int:
         if site not in self._ids:
@@ -84,8 +87,10 @@ class SiteTable:
         """The ops of ``words`` (``site, position, value`` triples), in the order they happened."""
         ops: list[Op] = []
         callers: list[str] = []
-        for start in range(0, len(words) - len(words) % 3, 3):
-            site = self.sites[words[start]]
+        fields = self._fields()
+        count = len(words) - len(words) % 3
+        for number, position, value in zip(words[0:count:3], words[1:count:3], words[2:count:3], strict=True):
+            site = self.sites[number]
             if site.kind is Marker.ENTER:
                 callers.append(site.component)
                 continue
@@ -93,23 +98,33 @@ class SiteTable:
                 if callers:
                     callers.pop()
                 continue
-            assert isinstance(site.kind, Action)
             peer = site.peer if site.peer is not None else (callers[-1] if callers else HOST_PEER)
             ops.append(
-                Op(
-                    component=site.component,
+                _op(
+                    fields[number],
                     step=step,
                     seq=len(ops),
-                    action=site.kind,
-                    func=site.func,
                     peer=peer,
-                    index=words[start + 2],
-                    handle=site.handle,
-                    resource=site.resource,
-                    position=words[start + 1] if site.element else None,
+                    index=value,
+                    position=position if site.element else None,
                 )
             )
         return tuple(ops)
+
+    def _fields(self) -> list[dict[str, object]]:
+        """Per site, the fields every op of that site shares (kept while sites are added)."""
+        while len(self._templates) < len(self.sites):
+            site = self.sites[len(self._templates)]
+            self._templates.append(
+                {
+                    "component": site.component,
+                    "action": site.kind,
+                    "func": site.func,
+                    "handle": site.handle,
+                    "resource": site.resource,
+                }
+            )
+        return self._templates
 
 
 def log_component() -> list[str]:
@@ -192,11 +207,27 @@ def sink_import() -> list[str]:
     return [f'(import "{SINK_IMPORT}" (instance $oplog-sink (export "append" {_APPEND_TYPE})))']
 
 
-def decode_hex(text: str) -> tuple[int, list[int]]:
-    """(records lost, the record words) from the drained hex text (little-endian u32 words)."""
+def decode_hex(text: str) -> tuple[int, Sequence[int]]:
+    """(records lost, the record words) from the drained hex text (little-endian u32 words), decoded in bulk."""
     raw = bytes.fromhex(text)
-    words = [int.from_bytes(raw[at : at + 4], "little") for at in range(0, len(raw) - len(raw) % 4, 4)]
-    return (words[0], words[1:]) if words else (0, [])
+    words = array.array("I", raw[: len(raw) - len(raw) % 4])
+    if sys.byteorder == "big":
+        words.byteswap()
+    return (words[0], words[1:]) if words else (0, words)
+
+
+def _op(shared: dict[str, object], **own: object) -> Op:
+    """An Op from a site's shared fields and a record's own, without ``Op.__init__``.
+
+    A step can carry thousands of ops (``create-drop-1000``: 6,000), and a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``, five times
+    slower than filling the instance's ``__dict__``; the result is the same value.
+    """
+    op = object.__new__(Op)
+    fields = op.__dict__
+    fields.update(shared)
+    fields.update(own)
+    return op
 
 
 @dataclass(frozen=True)
@@ -345,29 +376,29 @@ class GuestLog:
             return [], {}
         return self._adapter_module("$lo", "l", adapted, memory), {f"$l{n}": f"$lo{n}" for n, *_ in adapted}
 
-    def export(
-        self,
-        lines: list[str],
-        core: CoreModule,
-        core_name: str,
-        fn: Function,
-        ident: str,
-        inner: str,
-        own_types: set[str],
-    ) -> str:
-        """Puts an adapter before the guest's export ``core_name`` when it carries loggable values.
+    def exports(
+        self, core: CoreModule, entries: Sequence[tuple[str, Function]], own_types: set[str]
+    ) -> tuple[list[str], dict[str, str]]:
+        """One adapter module before the guest's exports ``(core name, function)`` that carry loggable values.
 
-        Returns what to lift (or hand to the pseudo borrow adapter) instead of ``inner``.
+        Returns its lines and, by core name, what to lift (or hand to the pseudo borrow
+        adapter) instead of the guest's own function. One module for all of a guest's
+        exports keeps the wrapper small: each core module costs compile and instantiate time.
         """
-        export = core.export(core_name)
-        if export is None or export.func is None:
-            return inner
-        slots = self._slots(fn, export.func, core_name, None, False, own_types)
-        if slots is None:
-            return inner
+        adapted: list[tuple[int, CoreFunc, list[_Slot], tuple[int, int] | None, str | None]] = []
+        instead: dict[str, str] = {}
+        for core_name, fn in entries:
+            export = core.export(core_name)
+            if export is None or export.func is None:
+                continue
+            slots = self._slots(fn, export.func, core_name, None, False, own_types)
+            if slots is not None:
+                instead[core_name] = f'$xl-i "x{len(adapted)}"'
+                adapted.append((len(adapted), export.func, slots, None, f'$g "{core_name}"'))
+        if not adapted:
+            return [], {}
         memory = '$g "memory"' if core.export("memory") else None
-        lines.extend(self._adapter_module(ident, "x", [(0, export.func, slots, None, inner)], memory))
-        return f'{ident}-i "x0"'
+        return self._adapter_module("$xl", "x", adapted, memory), instead
 
     def _adapter_module(
         self,
@@ -380,12 +411,13 @@ class GuestLog:
 
         A target is the core func ``$<prefix><number>`` of the nested component, or ``inner``
         when given. Lists are read from ``memory`` when the guest has one (a guest without
-        memory cannot pass lists).
+        memory cannot pass lists); the list reader is left out when no value is a list.
         """
         imports = ['(import "" "append" (func $append (param i32 i32 i32)))']
         funcs = []
         withs = ['(export "append" (func $oplog.append))']
-        if memory is not None:
+        lists = memory is not None and any(slot.element for _, _, slots, _, _ in adapted for slot in slots)
+        if lists:
             imports.append('(import "" "memory" (memory 0))')
             funcs.append(_LIST_LOGGER)
             withs.append(f'(export "memory" (memory {memory}))')
@@ -395,7 +427,7 @@ class GuestLog:
             imports.insert(0, f"(type $t{number} {func.wat()})")
             imports.append(f'(import "" "{name}" (func $f{number} (type $t{number})))')
             withs.append(f'(export "{name}" (func {inner if inner is not None else "$" + name}))')
-            funcs.append(_adapter_func(name, number, len(func.params), slots, markers, memory is not None))
+            funcs.append(_adapter_func(name, number, len(func.params), slots, markers, lists))
             aliases.append(f'(alias core export {ident}-i "{name}" (core func {ident}{number}))')
         decls = imports + funcs
         return [
