@@ -36,6 +36,9 @@ class Action(enum.StrEnum):
     CALL_IN = "call-in"
     #: The result the guest returns from one of its exports.
     RESULT_OUT = "result-out"
+    #: An export that received a borrow returned (index 0): the end of the borrow's scope
+    #: (CanonicalABI.md: borrows received in a call must be dropped before it returns).
+    RETURN = "return"
 
 
 class HandleKind(enum.StrEnum):

@@ -117,7 +117,7 @@ def test_borrow_scoped_logs_the_lend_the_callee_use_and_its_drop(
     ctx: RunContext, backend: str, h: int, lent: int
 ) -> None:
     trace = _run(ctx, backend, "borrow-scoped")
-    # a op 1: open, lend(h); b reads 1 byte through its borrow and drops it.
+    # a op 1: open, lend(h); b reads 1 byte through its borrow, drops it and returns.
     assert _rows(trace, 0) == [
         ("a", "call-in", RUN, "host", "data", "", 1, None),
         ("a", "result-in", OPEN, "host", "own", "input-stream", h, None),
@@ -125,6 +125,7 @@ def test_borrow_scoped_logs_the_lend_the_callee_use_and_its_drop(
         ("b", "call-in", "peer#lend", "a", "borrow", "input-stream", lent, None),
         ("b", "call-out", READ, "host", "borrow", "input-stream", lent, None),
         ("b", "drop", DROP, "", "any", "input-stream", lent, None),
+        ("b", "return", "peer#lend", "a", "data", "", 0, None),
     ]
     assert _rows(trace, 1) == [
         ("a", "call-in", RUN, "host", "data", "", 2, None),
@@ -189,11 +190,13 @@ def test_guest_resource_roundtrip_logs_new_rep_drop_and_which_user_called(
         ("c", "result-out", CTOR, "u1", "own", "counter", third, None),
         ("u1", "result-in", CTOR, "c", "own", "counter", u1_second, None),
     ]
-    # u2 op 2: bump its first counter; c receives self as the rep: the cell at 264 (c's second cell).
+    # u2 op 2: bump its first counter; c receives self as the rep: the cell at 264 (c's second cell),
+    # and the export's return ends the borrow's scope.
     assert _rows(trace, 3) == [
         ("u2", "call-in", RUN, "host", "data", "", 2, None),
         ("u2", "call-out", "counters#[method]counter.bump", "c", "borrow", "counter", u2_first, None),
         ("c", "call-in", "counters#[method]counter.bump", "u2", "rep", "counter", 264, None),
+        ("c", "return", "counters#[method]counter.bump", "u2", "data", "", 0, None),
     ]
     # u1 op 4 (step 8): consume its first counter; c gets an own index, asks its rep, drops it.
     consumed = first if backend == "pseudo" else 1

@@ -230,9 +230,13 @@ def _op(shared: dict[str, object], **own: object) -> Op:
     return op
 
 
+#: The position of the slot that records an export's return (``Action.RETURN``) after the call.
+_RETURNED = -2
+
+
 @dataclass(frozen=True)
 class _Slot:
-    """A logged value in a core signature: a parameter (``position``) or the result (-1)."""
+    """A logged value in a core signature: a parameter (``position``), the result (-1) or the return (-2)."""
 
     position: int
     site: int
@@ -393,6 +397,8 @@ class GuestLog:
                 continue
             slots = self._slots(fn, export.func, core_name, None, False, own_types)
             if slots is not None:
+                if any(self.sites.sites[s.site].handle in (HandleKind.BORROW, HandleKind.REP) for s in slots):
+                    slots.append(_Slot(_RETURNED, self._site(Action.RETURN, core_name, None)))
                 instead[core_name] = f'$xl-i "x{len(adapted)}"'
                 adapted.append((len(adapted), export.func, slots, None, f'$g "{core_name}"'))
         if not adapted:
@@ -458,7 +464,8 @@ def _adapter_func(
 ) -> str:
     """Records the parameters, calls the target, records the result; the guest sees no difference."""
     body = []
-    result = next((s for s in slots if s.position < 0), None)
+    result = next((s for s in slots if s.position == -1), None)
+    returned = next((s for s in slots if s.position == _RETURNED), None)
     for slot in slots:
         if slot.position < 0:
             continue
@@ -478,6 +485,9 @@ def _adapter_func(
         body.append(f"(call $append (i32.const {markers[1]}) (i32.const 0) (i32.const 0))")
     if result is not None:
         body.append(f"(call $append (i32.const {result.site}) (i32.const 0) (local.get $r))")
+    if returned is not None:
+        body.append(f"(call $append (i32.const {returned.site}) (i32.const 0) (i32.const 0))")
+    if result is not None:
         body.append("(local.get $r)")
     local = " (local $r i32)" if result is not None else ""
     return f'(func (export "{name}") (type $t{number}){local} {" ".join(body)})'
