@@ -8,6 +8,7 @@ from the handle model.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -48,12 +49,11 @@ class StreamHost:
         self.events.append(Event("create", resource, rep))
         return rep
 
-    def _get(self, rep: int, resource: str, method: str) -> _Stream:
+    def _get(self, rep: int, resource: str) -> _Stream:
         stream = self._live.get(rep)
         if stream is None or stream.resource != resource:
             # Unreachable through a correct handle table; a broken one is a host bug.
             raise HostTrap(TrapKind.HOST_ERROR, f"host has no live {resource} with rep {rep}")
-        self.events.append(Event("call", resource, rep, method))
         return stream
 
     def destroy(self, resource: str, rep: int) -> None:
@@ -74,6 +74,14 @@ class StreamHost:
         destructor through this call, on every backend, so the event log shows it in
         the same shape as a host resource's destruction.
         """
+
+    def _answered(self, resource: str, rep: int, method: str, answer: str) -> None:
+        """Logs a call with a short digest of what it gave the guest (``read -> 3 bytes 1a2b3c4d``).
+
+        The digest makes the host's answers comparable between runs: the same request
+        answered differently is a host fault, never the guest computing with an index.
+        """
+        self.events.append(Event("call", resource, rep, f"{method} -> {answer}"))
 
         def destroyed(rep: int) -> None:
             self.events.append(Event("destroy", resource, rep))
@@ -99,10 +107,13 @@ class StreamHost:
     # --- handle-compat:io/streams ----------------------------------------------
 
     def read(self, rep: int, length: int) -> bytes | str:
-        return self._take(rep, length, "read")
+        taken = self._take(rep, length)
+        answer = taken if isinstance(taken, str) else f"{len(taken)} bytes {hashlib.sha256(taken).hexdigest()[:8]}"
+        self._answered("input-stream", rep, "read", answer)
+        return taken
 
-    def _take(self, rep: int, length: int, method: str) -> bytes | str:
-        stream = self._get(rep, "input-stream", method)
+    def _take(self, rep: int, length: int) -> bytes | str:
+        stream = self._get(rep, "input-stream")
         if stream.closed:
             return "closed"
         if not stream.data:
@@ -112,35 +123,42 @@ class StreamHost:
         return taken
 
     def skip(self, rep: int, length: int) -> int | str:
-        taken = self._take(rep, length, "skip")
-        return taken if isinstance(taken, str) else len(taken)
+        taken = self._take(rep, length)
+        skipped = taken if isinstance(taken, str) else len(taken)
+        self._answered("input-stream", rep, "skip", str(skipped))
+        return skipped
 
     def write(self, rep: int, contents: bytes) -> int | str:
-        stream = self._get(rep, "output-stream", "write")
-        if stream.closed:
-            return "closed"
-        stream.data.extend(contents)
-        return len(contents)
+        stream = self._get(rep, "output-stream")
+        written: int | str = "closed" if stream.closed else len(contents)
+        if not stream.closed:
+            stream.data.extend(contents)
+        self._answered("output-stream", rep, "write", str(written))
+        return written
 
     def flush(self, rep: int) -> str | None:
-        stream = self._get(rep, "output-stream", "flush")
+        stream = self._get(rep, "output-stream")
+        self._answered("output-stream", rep, "flush", "closed" if stream.closed else "ok")
         return "closed" if stream.closed else None
 
     def close(self, resource: str) -> Callable[[int], None]:
         def close(rep: int) -> None:
-            self._get(rep, resource, "close").closed = True
+            self._get(rep, resource).closed = True
+            self._answered(resource, rep, "close", "ok")
 
         return close
 
     def subscribe(self, resource: str) -> Callable[[int], int]:
         def subscribe(rep: int) -> int:
-            self._get(rep, resource, "subscribe")
+            self._get(rep, resource)
+            self._answered(resource, rep, "subscribe", "pollable")
             return self._create("pollable", _Stream("pollable", parent=rep))
 
         return subscribe
 
     def ready(self, rep: int) -> bool:
-        self._get(rep, "pollable", "ready")
+        self._get(rep, "pollable")
+        self._answered("pollable", rep, "ready", "true")
         return True
 
     # --- handle-compat:io/probe --------------------------------------------------
