@@ -1,11 +1,12 @@
 """The differ: lines two traces of a scenario up step by step and explains each difference.
 
-Pure functions over Traces. Handle values differ between the models by design,
-so values the guest reported as handle indices (the probe vocabulary's handle
-tags) are normalized per component, in order of first appearance, before
-comparing. Each divergence gets a category from rules over the trace contents
-(trap kinds, what the guest said it was doing with a handle, the host's event
-log), never from a per-scenario table.
+Pure functions over Traces. A step diverges when its outcome, its host events or
+its op log differ; handle values differ between the models by design, so ops are
+compared by each handle's canonical name (``harness.compare.provenance``), not by
+raw index. Each divergence gets a category from evidence the harness recorded
+itself: the provenance of the index use that makes the runs differ, the trap
+kinds, and the host's event log; never from what a guest emitted, and never from
+a per-scenario table. The guest's probe emits are narration: shown, not used.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from harness.compare.provenance import Provenance, Seen, Standing, provenance
 from harness.model.errors import InputError
+from harness.model.oplog import Action, HandleKind
 from harness.model.trace import Emit, Outcome, Status, StepTrace, Trace, TraceSet
 from harness.model.vocabulary import Category, TrapKind
 
@@ -87,21 +90,22 @@ EXPLANATIONS: Mapping[Category, Explanation] = {
     ),
 }
 
-#: Probe tags whose value is a handle index, and the category each one's intent explains.
-INTENT_TAGS: Mapping[str, Category | None] = {
-    "handle": None,
-    "received": None,
-    "gave-own": Category.OWNERSHIP_TRANSFER,
-    "lent": Category.BORROW_RULES,
-    "kept-borrow": Category.BORROW_RULES,
-    "dropped": Category.USE_AFTER_FREE,
-    "guessed": Category.FORGERY,
-    "raw": Category.ISOLATION,
-    "zero": Category.NUMBERING,
-}
+#: Probe tags whose value a guest says is a handle index: shown renamed per component so
+#: the narration of two backends lines up. No category is read from any tag.
+HANDLE_TAGS = frozenset({"handle", "received", "gave-own", "lent", "kept-borrow", "dropped", "guessed", "raw", "zero"})
 _BORROW_TRAPS = {TrapKind.OWN_LENT, TrapKind.BORROW_OUTSTANDING, TrapKind.BORROW_AS_OWN}
-#: Tags after which the component no longer holds the index it reported.
+#: Tags after which the component says it no longer holds the index it reported.
 _RELEASING_TAGS = {"dropped", "gave-own"}
+#: The category of an index use that is not legitimate, by how the index stood.
+_STANDING_CATEGORY: Mapping[Standing, Category] = {
+    Standing.AFTER_DROP: Category.USE_AFTER_FREE,
+    Standing.AFTER_GIVING: Category.OWNERSHIP_TRANSFER,
+    Standing.BORROW_PAST_CALL: Category.BORROW_RULES,
+    Standing.OWN_WHILE_LENT: Category.BORROW_RULES,
+    Standing.BORROW_AS_OWN: Category.BORROW_RULES,
+    Standing.RECEIVED_AS_DATA: Category.ISOLATION,
+    Standing.NEVER_HELD: Category.FORGERY,
+}
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,10 @@ class Divergence:
     detail: str
     #: True when it only follows from an earlier divergence (a step not run after a trap).
     consequence: bool = False
+    #: The index use that makes the runs differ, in plain words, on the left and the right
+    #: backend: which component used which index and where it came from ("" when none).
+    left_provenance: str = ""
+    right_provenance: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,7 @@ def _normalized_emits(trace: Trace) -> list[list[tuple[str, str, str]]]:
     for step in trace.steps:
         row = []
         for emit in step.emits:
-            if emit.tag in INTENT_TAGS:
+            if emit.tag in HANDLE_TAGS:
                 key = (emit.component, emit.value)
                 if key not in names:
                     counters[emit.component] = counters.get(emit.component, 0) + 1
@@ -168,33 +176,6 @@ def _normalized_emits(trace: Trace) -> list[list[tuple[str, str, str]]]:
 
 def _same_outcome(left: Outcome, right: Outcome) -> bool:
     return (left.status, left.value, left.trap) == (right.status, right.value, right.trap)
-
-
-def _intent(steps: Sequence[StepTrace], upto: int) -> Category | None:
-    """The category named by the latest intent tag emitted up to step ``upto``.
-
-    Tags of the component the diverging step called come first: it is the one whose
-    use of an index diverged; other components' tags are consulted after it. A first
-    ``dropped`` of an index in the diverging step itself is the diverging action,
-    not its history (use after free needs an earlier release), so the tag before
-    it, which says where the index came from, explains the divergence.
-    """
-    emits = [(index, emit) for index, step in enumerate(steps[: upto + 1]) for emit in step.emits]
-    caller = steps[upto].component
-    for only_caller in (True, False):
-        for position in range(len(emits) - 1, -1, -1):
-            index, emit = emits[position]
-            category = INTENT_TAGS.get(emit.tag)
-            if category is None or (only_caller and emit.component != caller):
-                continue
-            if emit.tag == "dropped" and index == upto and not _dropped_before(emits[:position], emit):
-                continue
-            return category
-    return None
-
-
-def _dropped_before(earlier: Sequence[tuple[int, Emit]], emit: Emit) -> bool:
-    return any(e.tag == "dropped" and (e.component, e.value) == (emit.component, emit.value) for _, e in earlier)
 
 
 _Resource = tuple[str, int]
@@ -213,27 +194,156 @@ def _destroyed(trace: Trace) -> set[_Resource]:
     return {(e.resource, e.rep) for step in trace.steps for e in step.events if e.kind == "destroy"}
 
 
-def _classify(left: Trace, right: Trace, index: int, emits_equal: bool) -> tuple[Category, str]:
-    """Category and reason for a difference at step ``index``."""
+@dataclass(frozen=True)
+class _Sides:
+    """Both runs of one step with their provenance."""
+
+    left: Trace
+    right: Trace
+    left_seen: tuple[Seen, ...]
+    right_seen: tuple[Seen, ...]
+
+
+def _lined_up(left: Sequence[Seen], right: Sequence[Seen]) -> int | None:
+    """The position of the first op that differs between two runs of a step (None: every op lines up)."""
+    for position, (a, b) in enumerate(zip(left, right, strict=False)):
+        if not a.lines_up_with(b):
+            return position
+    return None if len(left) == len(right) else min(len(left), len(right))
+
+
+def _same_shape(a: Seen, b: Seen) -> bool:
+    x, y = a.op, b.op
+    return (x.component, x.action, x.func, x.handle) == (y.component, y.action, y.func, y.handle)
+
+
+def _divergent_uses(sides: _Sides, index: int) -> list[Seen]:
+    """The index use that makes the runs differ, on each run where there is one; the deciding run's first.
+
+    When one run traps, it is the last index use of that run's step (the op the
+    canonical ABI or the host refused), with the op at the same place in the other
+    run; otherwise the first op that differs. A use that is not legitimate comes
+    first: the run where the index is not held is the one that explains the step.
+    """
+    runs = (sides.left_seen, sides.right_seen)
+    outcomes = (sides.left.steps[index].outcome, sides.right.steps[index].outcome)
+    trapped = [side for side in (0, 1) if outcomes[side].status is Status.TRAP]
+    first = _lined_up(*runs)
+    found: list[Seen] = []
+    if len(trapped) == 1:
+        mine, other = runs[trapped[0]], runs[1 - trapped[0]]
+        position = next((at for at in range(len(mine) - 1, -1, -1) if mine[at].use is not None), None)
+        if position is not None:
+            found.append(mine[position])
+            aligned = first is None or position <= first
+            if position < len(other) and aligned and _same_shape(mine[position], other[position]):
+                found.append(other[position])
+    if not found and first is not None:
+        found = [run[first] for run in runs if first < len(run)]
+    return sorted(found, key=lambda seen: seen.use is None or seen.use.legitimate)
+
+
+def _raw_values_differ(sides: _Sides, left_p: Provenance, right_p: Provenance, upto: int) -> bool:
+    """Whether the runs saw a handle (by name the same) under different raw numbers, up to step ``upto``."""
+    for step in range(upto + 1):
+        for a, b in zip(left_p.steps[step], right_p.steps[step], strict=False):
+            handle = a.op.handle not in (HandleKind.DATA, HandleKind.REP) and a.op.action is not Action.RETURN
+            if (handle or a.name is not None) and a.lines_up_with(b) and a.op.index != b.op.index:
+                return True
+    return False
+
+
+def _host_answered_alike(left: Trace, right: Trace, upto: int) -> bool:
+    """False when the host answered the same request differently in the two runs: a host fault.
+
+    A ``call`` event's detail is ``<method> -> <digest of what the guest got>``. Calls are
+    compared in order until the runs ask something different (their control flow parted).
+    """
+    for step in range(upto + 1):
+        calls = [[e for e in trace.steps[step].events if e.kind == "call"] for trace in (left, right)]
+        for a, b in zip(*calls, strict=False):
+            a_method, _, a_answer = a.detail.partition(" -> ")
+            b_method, _, b_answer = b.detail.partition(" -> ")
+            if (a.resource, a.rep, a_method) != (b.resource, b.rep, b_method):
+                break
+            if a_answer != b_answer:
+                return False
+    return True
+
+
+def _numbering(sides: _Sides, left_p: Provenance, right_p: Provenance, index: int) -> bool:
+    """Legitimate uses under different raw numbers, the same host answers, and a different outcome.
+
+    The outcome differs in the value, or in the ops (control flow that branched on an
+    index), or by the guest trapping on one side only; a handle trap on a legitimate
+    use, or any other difference, is not explained by the value of an index.
+    """
+    if any(seen.use is not None and not seen.use.legitimate for seen in sides.left_seen + sides.right_seen):
+        return False
+    if not _raw_values_differ(sides, left_p, right_p, index):
+        return False
+    if not _host_answered_alike(sides.left, sides.right, index):
+        return False
+    lo, ro = sides.left.steps[index].outcome, sides.right.steps[index].outcome
+    if lo.status is Status.VALUE and ro.status is Status.VALUE:
+        return lo.value != ro.value or _lined_up(sides.left_seen, sides.right_seen) is not None
+    guest_trap = {lo.status, ro.status} == {Status.VALUE, Status.TRAP} and TrapKind.GUEST_TRAP in (lo.trap, ro.trap)
+    return guest_trap
+
+
+def _evidence(seen: Seen | None, trace: Trace, prov: Provenance, index: int) -> str:
+    """One run's side of the divergent use, in plain words, with how its step ended.
+
+    Without a divergent use, the raw numbers of the called component's handles say
+    what a guest computing with an index saw.
+    """
+    outcome = trace.steps[index].outcome
+    ended = outcome.short() + (f" ({outcome.message})" if outcome.status is Status.TRAP and outcome.message else "")
+    if seen is not None and seen.use is not None:
+        return f"{seen.use.describe(seen.op)}; on {trace.backend}: {ended}"
+    component = trace.steps[index].component
+    numbers = [f"{h.name}={h.index}" for h in prov.holdings if h.component == component and h.step <= index]
+    if not numbers:
+        return f"on {trace.backend}: {ended}"
+    shown = ", ".join(numbers[:5]) + (", ..." if len(numbers) > 5 else "")
+    return f"no index use differs; {component}'s handles by raw number: {shown}; on {trace.backend}: {ended}"
+
+
+def _classify(left: Trace, right: Trace, left_p: Provenance, right_p: Provenance, index: int) -> _Verdict:
+    """Category, reason and each run's provenance of the divergent use at step ``index``."""
+    sides = _Sides(left, right, left_p.steps[index], right_p.steps[index])
+    uses = _divergent_uses(sides, index)
+    by_run = {id(run): seen for seen in uses for run in (sides.left_seen, sides.right_seen) if seen in run}
+    words = (
+        _evidence(by_run.get(id(sides.left_seen)), left, left_p, index),
+        _evidence(by_run.get(id(sides.right_seen)), right, right_p, index),
+    )
     lo, ro = left.steps[index].outcome, right.steps[index].outcome
     traps = {o.trap for o in (lo, ro) if o.status is Status.TRAP}
     if traps & _BORROW_TRAPS:
-        return Category.BORROW_RULES, "a borrow rule trapped"
+        return _Verdict(Category.BORROW_RULES, "a borrow rule trapped", words)
     if lo.status is Status.TRAP and ro.status is Status.TRAP and lo.trap != ro.trap:
-        return Category.TRAP_KIND, "both trap, for different reasons"
-    intent = _intent(left.steps, index) or _intent(right.steps, index)
-    events_equal = left.steps[index].events == right.steps[index].events
-    both_values = lo.status is Status.VALUE and ro.status is Status.VALUE
-    if both_values and events_equal and (not emits_equal or lo.value != ro.value):
-        return Category.NUMBERING, "same host operations, different values: the guest computed with an index"
+        return _Verdict(Category.TRAP_KIND, "both trap, for different reasons", words)
+    for seen in uses:
+        if seen.use is not None and not seen.use.legitimate:
+            reason = f"{seen.op.component} used an index it does not hold ({seen.use.standing})"
+            return _Verdict(_STANDING_CATEGORY[seen.use.standing], reason, words)
     moved = _moved_destroys(left.steps[index], right.steps[index])
     if moved and moved <= _destroyed(left) and moved <= _destroyed(right):
-        return Category.DESTRUCTOR_TIMING, "the host destructor ran in another step"
+        return _Verdict(Category.DESTRUCTOR_TIMING, "the host destructor ran in another step", words)
     if moved and moved <= {(r.resource, r.rep) for trace in (left, right) for r in trace.live}:
-        return Category.LEAK, "destroyed in one run, still live at the other's teardown"
-    if intent is not None:
-        return intent, "explained by what the guest said it did with the handle"
-    return Category.OTHER, "no rule explains this difference"
+        return _Verdict(Category.LEAK, "destroyed in one run, still live at the other's teardown", words)
+    if _numbering(sides, left_p, right_p, index):
+        reason = "legitimate index uses under different numbers, same host answers: the guest computed with an index"
+        return _Verdict(Category.NUMBERING, reason, words)
+    return _Verdict(Category.OTHER, "no rule explains this difference", words)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    category: Category
+    reason: str
+    provenance: tuple[str, str]
 
 
 def _emit_text(emits: Sequence[tuple[str, str, str]]) -> str:
@@ -249,20 +359,35 @@ def diff_traces(left: Trace, right: Trace) -> ScenarioDiff:
         )
         return ScenarioDiff(left.scenario, left.backend, right.backend, (divergence,))
     left_emits, right_emits = _normalized_emits(left), _normalized_emits(right)
+    left_p, right_p = provenance(left), provenance(right)
     divergences: list[Divergence] = []
     first_trap: int | None = None
     for index, (ls, rs) in enumerate(zip(left.steps, right.steps, strict=False)):
-        emits_equal = left_emits[index] == right_emits[index]
-        if _same_outcome(ls.outcome, rs.outcome) and emits_equal and ls.events == rs.events:
+        # Where a trap stops a step is the model's business; the ops of steps that both
+        # finished show whether the guest's own control flow parted.
+        finished = ls.outcome.status is Status.VALUE and rs.outcome.status is Status.VALUE
+        ops_equal = not finished or _lined_up(left_p.steps[index], right_p.steps[index]) is None
+        if _same_outcome(ls.outcome, rs.outcome) and ops_equal and ls.events == rs.events:
             continue
         consequence = Status.NOT_RUN in (ls.outcome.status, rs.outcome.status) and first_trap is not None
         if first_trap is not None and consequence and divergences:
-            category, reason = divergences[0].category, f"not run after step {first_trap + 1} trapped"
+            verdict = _Verdict(divergences[0].category, f"not run after step {first_trap + 1} trapped", ("", ""))
         else:
-            category, reason = _classify(left, right, index, emits_equal)
-        if not emits_equal:
+            verdict = _classify(left, right, left_p, right_p, index)
+        reason = verdict.reason
+        if left_emits[index] != right_emits[index]:
             reason += f"; emits differ: {_emit_text(left_emits[index])} vs {_emit_text(right_emits[index])}"
-        divergences.append(Divergence(index, category, ls.outcome.short(), rs.outcome.short(), reason, consequence))
+        divergences.append(
+            Divergence(
+                index,
+                verdict.category,
+                ls.outcome.short(),
+                rs.outcome.short(),
+                reason,
+                consequence,
+                *verdict.provenance,
+            )
+        )
         if first_trap is None and Status.TRAP in (ls.outcome.status, rs.outcome.status):
             first_trap = index
     if len(left.steps) != len(right.steps):

@@ -206,6 +206,11 @@ def _cmd_diff(args: argparse.Namespace) -> int:
             tail = " (consequence)" if divergence.consequence else ""
             versus = f"{divergence.left} vs {divergence.right}"
             print(f"    {where}: {versus} [{divergence.category}] {divergence.detail}{tail}")
+        first = scenario_diff.first
+        if first is not None:
+            for words in (first.left_provenance, first.right_provenance):
+                if words:
+                    print(f"    evidence: {words}")
         for category in scenario_diff.categories:
             explanation = EXPLANATIONS[Category(category)]
             print(f"    {category}: {explanation.guest_sees}")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
+import pytest
+
 from harness.compare.diff import diff_traces
 from harness.execute.backends import get_backend
 from harness.execute.run import RunContext, run_scenario
+from harness.model.oplog import HOST_PEER, Action, HandleKind, Op
 from harness.model.paths import BUILTIN_GUESTS
-from harness.model.scenario import load_scenario
+from harness.model.scenario import discover, load_scenario
 from harness.model.trace import Emit, Event, LiveResource, Outcome, Status, StepTrace, Trace
 from harness.model.vocabulary import Category, TrapKind
 
@@ -14,8 +20,27 @@ VALUE_1 = Outcome(Status.VALUE, value=1)
 UNKNOWN = Outcome(Status.TRAP, trap=TrapKind.UNKNOWN_HANDLE, message="unknown handle index 1")
 
 
-def _step(index: int, outcome: Outcome, emits: tuple[Emit, ...] = (), events: tuple[Event, ...] = ()) -> StepTrace:
-    return StepTrace(index, "a", 1, 0, outcome, emits, events)
+def _step(
+    index: int,
+    outcome: Outcome,
+    emits: tuple[Emit, ...] = (),
+    events: tuple[Event, ...] = (),
+    ops: tuple[tuple[str, Action, str, HandleKind, int], ...] = (),
+) -> StepTrace:
+    """A step of component a; ``ops`` as (component, action, peer, handle, index), all on input streams."""
+    logged = tuple(
+        Op(c, index, seq, action, "f", peer, value, handle, "" if handle is HandleKind.DATA else "input-stream")
+        for seq, (c, action, peer, handle, value) in enumerate(ops)
+    )
+    return StepTrace(index, "a", 1, 0, outcome, emits, events, logged)
+
+
+def _opened(index: int) -> tuple[str, Action, str, HandleKind, int]:
+    return ("a", Action.RESULT_IN, HOST_PEER, HandleKind.OWN, index)
+
+
+def _read(component: str, index: int) -> tuple[str, Action, str, HandleKind, int]:
+    return (component, Action.CALL_OUT, HOST_PEER, HandleKind.BORROW, index)
 
 
 def _trace(backend: str, *steps: StepTrace, live: tuple[LiveResource, ...] = ()) -> Trace:
@@ -35,18 +60,43 @@ def test_handle_values_are_normalized_per_component() -> None:
 
 def test_value_computed_from_an_index_is_numbering() -> None:
     events = (Event("create", "input-stream", 1),)
-    left = _trace("l", _step(0, Outcome(Status.VALUE, value=3), events=events))
-    right = _trace("r", _step(0, Outcome(Status.VALUE, value=1), events=events))
+    left = _trace("l", _step(0, Outcome(Status.VALUE, value=3), events=events, ops=(_opened(3),)))
+    right = _trace("r", _step(0, Outcome(Status.VALUE, value=1), events=events, ops=(_opened(1),)))
     assert diff_traces(left, right).categories == ("numbering",)
 
 
-def test_trap_on_one_side_after_gave_own_is_ownership_transfer() -> None:
-    given = _step(0, VALUE_1, (Emit("a", "gave-own", 3),))
-    left = _trace("l", given, _step(1, VALUE_1))
-    right = _trace("r", given, _step(1, UNKNOWN))
+def test_a_different_value_under_the_same_numbers_is_other() -> None:
+    # Nothing in the handles differs, so the value cannot have come from an index.
+    left = _trace("l", _step(0, Outcome(Status.VALUE, value=3), ops=(_opened(1),)))
+    right = _trace("r", _step(0, Outcome(Status.VALUE, value=1), ops=(_opened(1),)))
+    assert diff_traces(left, right).categories == ("other",)
+
+
+def test_the_host_answering_the_same_read_differently_is_other_not_numbering() -> None:
+    def step(answer: str, index: int, value: int) -> StepTrace:
+        events = (Event("create", "input-stream", 1), Event("call", "input-stream", 1, f"read -> {answer}"))
+        return _step(0, Outcome(Status.VALUE, value=value), events=events, ops=(_opened(index), _read("a", index)))
+
+    result = diff_traces(_trace("l", step("1 bytes aaaaaaaa", 3, 7)), _trace("r", step("1 bytes bbbbbbbb", 1, 8)))
+    assert result.categories == ("other",)
+
+
+def test_trap_on_one_side_after_giving_the_own_away_is_ownership_transfer() -> None:
+    def given(index: int) -> StepTrace:
+        gave = ("a", Action.CALL_OUT, "b", HandleKind.OWN, index)
+        return _step(0, VALUE_1, ops=(_opened(index), gave, ("b", Action.CALL_IN, "a", HandleKind.OWN, index)))
+
+    left = _trace("l", given(3), _step(1, VALUE_1, ops=(_read("a", 3),)))
+    right = _trace("r", given(1), _step(1, UNKNOWN, ops=(_read("a", 1),)))
     result = diff_traces(left, right)
     assert result.first is not None
     assert (result.first.step, result.first.category) == (1, Category.OWNERSHIP_TRANSFER)
+
+
+def test_a_gave_own_tag_without_the_ops_explains_nothing() -> None:
+    given = _step(0, VALUE_1, (Emit("a", "gave-own", 3),))
+    result = diff_traces(_trace("l", given, _step(1, VALUE_1)), _trace("r", given, _step(1, UNKNOWN)))
+    assert result.categories == ("other",)
 
 
 def test_trap_on_one_side_without_intent_is_other() -> None:
@@ -120,17 +170,27 @@ def test_an_index_reused_after_a_drop_gets_a_new_name() -> None:
     assert diff_traces(left, right).same
 
 
-def test_a_first_drop_in_the_diverging_step_defers_to_where_the_index_came_from() -> None:
-    received = _step(0, VALUE_1, (Emit("b", "raw", 3),))
-    left = _trace("l", received, _step(1, VALUE_1, (Emit("b", "dropped", 3),)))
-    right = _trace("r", received, _step(1, UNKNOWN, (Emit("b", "dropped", 3),)))
-    assert diff_traces(left, right).categories == ("isolation",)
+def test_an_index_received_as_a_u32_and_used_is_isolation() -> None:
+    def sent(index: int) -> StepTrace:
+        poke = ("a", Action.CALL_OUT, "b", HandleKind.DATA, index)
+        return _step(0, VALUE_1, ops=(_opened(index), poke, ("b", Action.CALL_IN, "a", HandleKind.DATA, index)))
+
+    left = _trace("l", sent(3), _step(1, VALUE_1, ops=(_read("b", 3),)))
+    right = _trace("r", sent(1), _step(1, UNKNOWN, ops=(_read("b", 1),)))
+    result = diff_traces(left, right)
+    assert result.categories == ("isolation",)
+    assert result.first is not None and result.first.right_provenance.startswith(
+        "b used 1, which it never held: a sent 1"
+    )
 
 
 def test_a_second_drop_of_the_same_index_is_use_after_free() -> None:
-    dropped = _step(0, VALUE_1, (Emit("a", "handle", 3), Emit("a", "dropped", 3)))
-    left = _trace("l", dropped, _step(1, UNKNOWN, (Emit("a", "dropped", 3),)))
-    right = _trace("r", dropped, _step(1, VALUE_1, (Emit("a", "dropped", 3),)))
+    def dropped(index: int) -> StepTrace:
+        return _step(0, VALUE_1, ops=(_opened(index), ("a", Action.DROP, "", HandleKind.ANY, index)))
+
+    again = ("a", Action.DROP, "", HandleKind.ANY, 3)
+    left = _trace("l", dropped(3), _step(1, UNKNOWN, ops=(again,)))
+    right = _trace("r", dropped(1), _step(1, VALUE_1, ops=(_opened(1), ("a", Action.DROP, "", HandleKind.ANY, 1))))
     assert diff_traces(left, right).categories == ("use-after-free",)
 
 
@@ -141,16 +201,27 @@ def test_a_destroy_the_other_run_never_does_is_leak() -> None:
     assert diff_traces(left, right).categories == ("leak",)
 
 
-def test_the_called_components_tags_explain_before_other_components_tags() -> None:
-    given = _step(0, VALUE_1, (Emit("u", "gave-own", 1), Emit("c", "dropped", 1)))
-    left = _trace("l", given, StepTrace(1, "u", 2, 0, UNKNOWN))
-    right = _trace("r", given, StepTrace(1, "u", 2, 0, VALUE_1))
-    assert diff_traces(left, right).categories == ("ownership-transfer",)
-
-
-def test_a_step_without_emits_reads_as_none_in_the_detail() -> None:
+def test_a_step_where_only_the_emits_differ_is_not_a_divergence() -> None:
     left = _trace("l", _step(0, VALUE_1))
     right = _trace("r", _step(0, VALUE_1, (Emit("a", "dropped", 1),)))
+    assert diff_traces(left, right).same
+
+
+def test_the_emits_of_a_divergent_step_are_shown_as_narration() -> None:
+    left = _trace("l", _step(0, VALUE_1))
+    right = _trace("r", _step(0, UNKNOWN, (Emit("a", "dropped", 1),)))
     result = diff_traces(left, right)
     assert result.first is not None
     assert result.first.detail.endswith("; emits differ: none vs a:dropped=h1")
+
+
+def _without_emits(trace: Trace) -> Trace:
+    return dataclasses.replace(trace, steps=tuple(dataclasses.replace(s, emits=()) for s in trace.steps))
+
+
+@pytest.mark.parametrize("folder", discover(BUILTIN_GUESTS), ids=lambda folder: folder.name)
+def test_every_builtin_scenario_gets_its_declared_categories_without_its_emits(ctx: RunContext, folder: Path) -> None:
+    """Categories come from the op log and the host's events: the probe's narration is not needed."""
+    scenario = load_scenario(folder)
+    left, right = (_without_emits(run_scenario(ctx, get_backend(name), scenario)) for name in ("pseudo", "real"))
+    assert diff_traces(left, right).categories == tuple(sorted(scenario.diverges))
