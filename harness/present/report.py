@@ -91,6 +91,9 @@ class DivergenceView:
     right: str
     detail: str
     consequence: bool
+    #: The index use that makes the runs differ, in plain words, on each backend ("" when none).
+    left_provenance: str = ""
+    right_provenance: str = ""
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,14 @@ def _cell(scenario: Scenario, step: Step, trace: StepTrace, backend: str, fallba
 
 def _divergence(d: Divergence) -> DivergenceView:
     return DivergenceView(
-        None if d.step is None else d.step + 1, d.category.value, d.left, d.right, d.detail, d.consequence
+        None if d.step is None else d.step + 1,
+        d.category.value,
+        d.left,
+        d.right,
+        d.detail,
+        d.consequence,
+        d.left_provenance,
+        d.right_provenance,
     )
 
 

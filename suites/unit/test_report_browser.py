@@ -139,6 +139,18 @@ def test_a_scenario_opens_on_click(loaded: WebDriver) -> None:
     assert section.find_element(By.CSS_SELECTOR, "tr.first-divergence").is_displayed()
 
 
+def test_an_opened_scenario_shows_where_the_divergent_index_came_from(loaded: WebDriver) -> None:
+    # handle-as-u32: in step 2, a pokes its stream's index to b as a u32 and b reads through it.
+    section = _open(loaded, "handle-as-u32", "dl.provenance")
+    shown = [e.text for e in section.find_elements(By.CSS_SELECTOR, "dl.provenance dd") if e.is_displayed()]
+    assert shown == [
+        "b used 3, which it never held: a sent 3 (its index of a#1) to b as a u32 through poke in step 2;"
+        " on pseudo: value 1",
+        "b used 1, which it never held: a sent 1 (its index of a#1) to b as a u32 through poke in step 2;"
+        " on real: trap unknown-handle (unknown handle index 1)",
+    ]
+
+
 def test_opening_every_section_logs_no_error(loaded: WebDriver) -> None:
     loaded.find_element(By.ID, "open-all").click()
     WebDriverWait(loaded, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "noscript.lazy"))
