@@ -11,6 +11,14 @@ either way: keep real work far below it.
 The memory cap is wasmtime's store limiter: past ``memory_bytes`` a linear
 memory cannot grow, and ``memory.grow`` returns -1 to the guest (the C API has no
 ``trap_on_grow_failure``; a guest reports the failure, see ``harness.traps``).
+The same limiter caps each table at ``table_elements``: ``table.grow`` past it
+returns -1, and a module declaring a larger table does not instantiate.
+
+What a guest hands the host is capped too: ``emits_per_step`` probe emits per
+step and ``emit_tag_bytes`` per tag (``harness.execute.backends.host``); past
+either, the step ends with ``resource-limit``. Without these a guest with a few
+MiB of memory can make the harness hold gigabytes of tags and write them to the
+trace.
 """
 
 from __future__ import annotations
@@ -23,16 +31,35 @@ from dataclasses import dataclass
 
 import wasmtime
 
+from harness.model.scenario import MAX_STEP_TIMEOUT_MS
+
 DEFAULT_STEP_TIMEOUT_S = 1.0
+#: The longest deadline, from a manifest or an option: a step that needs more is not a test of handles.
+MAX_STEP_TIMEOUT_S = MAX_STEP_TIMEOUT_MS / 1000
 DEFAULT_MEMORY_BYTES = 64 << 20
+#: A wasm32 linear memory cannot be larger than 4 GiB.
+MAX_MEMORY_BYTES = 4 << 30
+#: The built-in scenarios emit at most a few dozen times per step; a thousand tags of
+#: the largest size are 4 MiB, far below what a trace reader should have to load.
+DEFAULT_EMITS_PER_STEP = 1000
+#: A tag is a short label (``dropped``, ``handle``, ``out-of-memory``); 4 KiB leaves
+#: room for any readable one and keeps the emit cap's worst case at 4 MiB per step.
+DEFAULT_EMIT_TAG_BYTES = 4096
+#: Guests' and wrappers' tables hold tens of functions; 65,536 elements are under
+#: 1 MiB of host memory, where an uncapped ``table.grow`` reaches hundreds of MiB.
+DEFAULT_TABLE_ELEMENTS = 1 << 16
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What every guest call may use: seconds of execution, bytes per linear memory."""
+    """What every guest call may use: seconds of execution, bytes per linear memory, elements per
+    table, and what it may hand the host: emits per step, bytes per emit tag."""
 
     step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S
     memory_bytes: int = DEFAULT_MEMORY_BYTES
+    table_elements: int = DEFAULT_TABLE_ELEMENTS
+    emits_per_step: int = DEFAULT_EMITS_PER_STEP
+    emit_tag_bytes: int = DEFAULT_EMIT_TAG_BYTES
 
     @classmethod
     def from_options(cls, step_timeout_s: float, memory_mib: int) -> Limits:
@@ -40,10 +67,16 @@ class Limits:
         return cls(step_timeout_s=step_timeout_s, memory_bytes=memory_mib << 20)
 
     def __post_init__(self) -> None:
-        if not self.step_timeout_s > 0:
-            raise ValueError(f"step timeout must be positive, not {self.step_timeout_s}")
-        if self.memory_bytes <= 0:
-            raise ValueError(f"memory limit must be positive, not {self.memory_bytes}")
+        # ``not 0 < x <= max`` also refuses NaN, which compares false with everything.
+        if not 0 < self.step_timeout_s <= MAX_STEP_TIMEOUT_S:
+            limit = f"{MAX_STEP_TIMEOUT_S:g} s"
+            raise ValueError(f"step timeout must be positive and at most {limit}, not {self.step_timeout_s}")
+        if not 0 < self.memory_bytes <= MAX_MEMORY_BYTES:
+            most = f"{MAX_MEMORY_BYTES >> 20} MiB"
+            raise ValueError(f"memory limit must be positive and at most {most}, not {self.memory_bytes} bytes")
+        for name in ("table_elements", "emits_per_step", "emit_tag_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
 
 
 class Watchdog:

@@ -129,6 +129,7 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
         if trapped:
             outcome = Outcome(Status.NOT_RUN)
         else:
+            host.begin_step()
             with ctx.watchdog.armed(store, timeout):
                 outcome = _call(store, instance, step.component, step.op, step.arg)
             if sites is not None and outcome.status is Status.VALUE:
@@ -175,10 +176,10 @@ class _Instance:
             component,
         )
         self.timeout = ctx.step_timeout_s(scenario)
-        self.host = StreamHost()
+        self.host = StreamHost(ctx.limits.emits_per_step, ctx.limits.emit_tag_bytes)
         self.sink: list[int] = []
         self.store = wasmtime.Store(ctx.engine)
-        self.store.set_limits(memory_size=ctx.limits.memory_bytes)
+        self.store.set_limits(memory_size=ctx.limits.memory_bytes, table_elements=ctx.limits.table_elements)
         linker = Linker(ctx.engine)
         with linker.root() as root:
             for name, (_, module) in compiled.items():
@@ -203,14 +204,15 @@ def _replayed_ops(run: _Instance, sites: SiteTable, upto: int, outcome: Outcome)
     The trap poisoned the instance and its log with it; the scenario is deterministic,
     so a fresh instance runs the earlier steps again and then step ``upto`` with every
     record handed to the host as it is made. The ops count as complete when the replay
-    ends exactly as the run did. A step that ran out of time is not replayed (it would
-    spend its deadline again).
+    ends exactly as the run did. A step that ran out of time or into a host cap is not
+    replayed (it would spend its deadline, or make the host hold what it refused, again).
     """
-    if outcome.trap is TrapKind.TIMEOUT or outcome.status is not Status.TRAP:
+    if outcome.trap in (TrapKind.TIMEOUT, TrapKind.RESOURCE_LIMIT) or outcome.status is not Status.TRAP:
         return (), False
     try:
         replay = run.fresh()
         for step in run.scenario.steps[:upto]:
+            replay.host.begin_step()
             with run.ctx.watchdog.armed(replay.store, replay.timeout):
                 _call(replay.store, replay.instance, step.component, step.op, step.arg)
         with run.ctx.watchdog.armed(replay.store, replay.timeout):
@@ -219,6 +221,7 @@ def _replayed_ops(run: _Instance, sites: SiteTable, upto: int, outcome: Outcome)
             assert verbose is not None
             verbose(replay.store)
         step = run.scenario.steps[upto]
+        replay.host.begin_step()
         with run.ctx.watchdog.armed(replay.store, replay.timeout):
             again = _call(replay.store, replay.instance, step.component, step.op, step.arg)
     except wasmtime.WasmtimeError:

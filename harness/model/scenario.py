@@ -23,8 +23,9 @@ PEER_INTERFACES = ("peer", "counters")
 _KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 #: Largest manifest the loader reads; anything bigger is not a hand-written scenario.
 MAX_MANIFEST_BYTES = 1 << 20
-#: Longest per-step deadline a manifest may ask for (``step-timeout-ms``).
-MAX_STEP_TIMEOUT_MS = 600_000
+#: Longest per-step deadline a manifest may ask for (``step-timeout-ms``): a minute, so a
+#: scenario from elsewhere cannot hold a CI machine for long with a guest that never returns.
+MAX_STEP_TIMEOUT_MS = 60_000
 #: The ``expect.<name>`` key that applies to every backend without its own.
 ALL_BACKENDS = "all"
 

@@ -12,14 +12,18 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 from harness.execute.host_trap import HostTrap
+from harness.execute.limits import DEFAULT_EMIT_TAG_BYTES, DEFAULT_EMITS_PER_STEP
 from harness.model.trace import Emit, Event, LiveResource
 from harness.model.vocabulary import TrapKind
 
 #: Host-defined resources, by WIT name.
 HOST_RESOURCES = ("pollable", "input-stream", "output-stream")
+#: The emit the host adds in place of a refused one: its value is how many emits
+#: the step made that the trace does not keep (1: the guest stops at the refusal).
+EMITS_TRUNCATED_TAG = "emits-truncated"
 
 
 @dataclass
@@ -31,13 +35,28 @@ class _Stream:
 
 
 class StreamHost:
-    """Streams, pollables and the probe, keyed by rep, with an event log."""
+    """Streams, pollables and the probe, keyed by rep, with an event log.
 
-    def __init__(self) -> None:
+    The probe is capped: ``emits_per_step`` emits per step (``begin_step`` starts one)
+    and ``emit_tag_bytes`` UTF-8 bytes per tag. The emit past a cap is refused with
+    ``resource-limit``, which ends the step, and the trace keeps what came before it
+    and an ``emits-truncated`` mark: the same guest is cut at the same emit every run.
+    """
+
+    def __init__(
+        self, emits_per_step: int = DEFAULT_EMITS_PER_STEP, emit_tag_bytes: int = DEFAULT_EMIT_TAG_BYTES
+    ) -> None:
         self._next_rep = 1
         self._live: dict[int, _Stream] = {}
         self.events: list[Event] = []
         self.emits: list[Emit] = []
+        self._emits_per_step = emits_per_step
+        self._emit_tag_bytes = emit_tag_bytes
+        self._step_start = 0
+
+    def begin_step(self) -> None:
+        """Starts counting a new step's emits against ``emits_per_step``."""
+        self._step_start = len(self.emits)
 
     # --- bookkeeping -----------------------------------------------------
 
@@ -165,9 +184,18 @@ class StreamHost:
 
     def emitter(self, component: str) -> Callable[[str, int], None]:
         def emit(tag: str, value: int) -> None:
+            if len(self.emits) - self._step_start >= self._emits_per_step:
+                self._refuse(component, f"more than {self._emits_per_step} emits in one step")
+            # A character is at least one UTF-8 byte: a long tag is refused without encoding it.
+            if len(tag) > self._emit_tag_bytes or len(tag.encode()) > self._emit_tag_bytes:
+                self._refuse(component, f"an emit tag of more than {self._emit_tag_bytes} bytes")
             self.emits.append(Emit(component, tag, value))
 
         return emit
+
+    def _refuse(self, component: str, what: str) -> NoReturn:
+        self.emits.append(Emit(component, EMITS_TRUNCATED_TAG, 1))
+        raise HostTrap(TrapKind.RESOURCE_LIMIT, f"emit cap: component {component} made {what}; the step ends here")
 
     def implementation(self, interface: str, function: str, caller: str) -> Callable[..., Any]:
         """The rep-level implementation of a WIT function of a host interface.
