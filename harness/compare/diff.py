@@ -336,6 +336,8 @@ def _classify(left: Trace, right: Trace, left_p: Provenance, right_p: Provenance
     if _numbering(sides, left_p, right_p, index):
         reason = "legitimate index uses under different numbers, same host answers: the guest computed with an index"
         return _Verdict(Category.NUMBERING, reason, words)
+    if not _host_answered_alike(left, right, index):
+        return _Verdict(Category.OTHER, "the host answered the same request differently: look at the host", words)
     return _Verdict(Category.OTHER, "no rule explains this difference", words)
 
 

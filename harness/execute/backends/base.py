@@ -83,16 +83,21 @@ def adapt(
     slots: HandleSlots,
     to_rep: Callable[[Any, Any, str], int],
     from_rep: Callable[[Any, int, str], Any],
+    answered: Callable[[Any], None] | None = None,
 ) -> HostFunc:
     """Wraps a rep-level host function for one handle model.
 
     ``to_rep(store, handle, resource)`` turns an incoming handle into a rep;
     ``from_rep(store, rep, resource)`` turns a new rep into the handle returned.
+    ``answered(result)`` sees what the guest gets back, as the last step before the
+    handle model's conversion, so the event log digests the answer that really left.
     """
 
     def host_func(store: Any, *args: Any) -> Any:
         reps = [a if r is None else to_rep(store, a, r) for a, r in zip(args, slots.params, strict=True)]
         result = impl(*reps)
+        if answered is not None:
+            answered(result)
         return result if slots.result is None else from_rep(store, result, slots.result)
 
     return host_func

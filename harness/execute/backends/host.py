@@ -19,6 +19,18 @@ from harness.execute.limits import DEFAULT_EMIT_TAG_BYTES, DEFAULT_EMITS_PER_STE
 from harness.model.trace import Emit, Event, LiveResource
 from harness.model.vocabulary import TrapKind
 
+
+def _digest(result: Any) -> str:
+    """What a host function gave back, in a few characters: bytes by length and sha256 prefix."""
+    if isinstance(result, bytes):
+        return f"{len(result)} bytes {hashlib.sha256(result).hexdigest()[:8]}"
+    if result is None:
+        return "ok"
+    if isinstance(result, bool):
+        return str(result).lower()
+    return str(result)
+
+
 #: Host-defined resources, by WIT name.
 HOST_RESOURCES = ("pollable", "input-stream", "output-stream")
 #: The emit the host adds in place of a refused one: its value is how many emits
@@ -50,6 +62,8 @@ class StreamHost:
         self._live: dict[int, _Stream] = {}
         self.events: list[Event] = []
         self.emits: list[Emit] = []
+        #: The call event whose answer ``answered`` will add.
+        self._unanswered: int | None = None
         self._emits_per_step = emits_per_step
         self._emit_tag_bytes = emit_tag_bytes
         self._step_start = 0
@@ -68,12 +82,26 @@ class StreamHost:
         self.events.append(Event("create", resource, rep))
         return rep
 
-    def _get(self, rep: int, resource: str) -> _Stream:
+    def _get(self, rep: int, resource: str, method: str) -> _Stream:
         stream = self._live.get(rep)
         if stream is None or stream.resource != resource:
             # Unreachable through a correct handle table; a broken one is a host bug.
             raise HostTrap(TrapKind.HOST_ERROR, f"host has no live {resource} with rep {rep}")
+        self._unanswered = len(self.events)
+        self.events.append(Event("call", resource, rep, method))
         return stream
+
+    def answered(self, result: Any) -> None:
+        """Adds to the call being served a short digest of what the guest gets back (``read -> 3 bytes 1a2b3c4d``).
+
+        The backends call it with the value that leaves for the guest, so the same request
+        answered differently in two runs shows as different events: a host fault, never
+        the guest computing with an index.
+        """
+        at, self._unanswered = self._unanswered, None
+        if at is not None and at < len(self.events):
+            event = self.events[at]
+            self.events[at] = Event(event.kind, event.resource, event.rep, f"{event.detail} -> {_digest(result)}")
 
     def destroy(self, resource: str, rep: int) -> None:
         """Runs the destructor; refuses while children live (``HasChildren``)."""
@@ -93,14 +121,6 @@ class StreamHost:
         destructor through this call, on every backend, so the event log shows it in
         the same shape as a host resource's destruction.
         """
-
-    def _answered(self, resource: str, rep: int, method: str, answer: str) -> None:
-        """Logs a call with a short digest of what it gave the guest (``read -> 3 bytes 1a2b3c4d``).
-
-        The digest makes the host's answers comparable between runs: the same request
-        answered differently is a host fault, never the guest computing with an index.
-        """
-        self.events.append(Event("call", resource, rep, f"{method} -> {answer}"))
 
         def destroyed(rep: int) -> None:
             self.events.append(Event("destroy", resource, rep))
@@ -126,13 +146,10 @@ class StreamHost:
     # --- handle-compat:io/streams ----------------------------------------------
 
     def read(self, rep: int, length: int) -> bytes | str:
-        taken = self._take(rep, length)
-        answer = taken if isinstance(taken, str) else f"{len(taken)} bytes {hashlib.sha256(taken).hexdigest()[:8]}"
-        self._answered("input-stream", rep, "read", answer)
-        return taken
+        return self._take(rep, length, "read")
 
-    def _take(self, rep: int, length: int) -> bytes | str:
-        stream = self._get(rep, "input-stream")
+    def _take(self, rep: int, length: int, method: str) -> bytes | str:
+        stream = self._get(rep, "input-stream", method)
         if stream.closed:
             return "closed"
         if not stream.data:
@@ -142,42 +159,35 @@ class StreamHost:
         return taken
 
     def skip(self, rep: int, length: int) -> int | str:
-        taken = self._take(rep, length)
-        skipped = taken if isinstance(taken, str) else len(taken)
-        self._answered("input-stream", rep, "skip", str(skipped))
-        return skipped
+        taken = self._take(rep, length, "skip")
+        return taken if isinstance(taken, str) else len(taken)
 
     def write(self, rep: int, contents: bytes) -> int | str:
-        stream = self._get(rep, "output-stream")
-        written: int | str = "closed" if stream.closed else len(contents)
-        if not stream.closed:
-            stream.data.extend(contents)
-        self._answered("output-stream", rep, "write", str(written))
-        return written
+        stream = self._get(rep, "output-stream", "write")
+        if stream.closed:
+            return "closed"
+        stream.data.extend(contents)
+        return len(contents)
 
     def flush(self, rep: int) -> str | None:
-        stream = self._get(rep, "output-stream")
-        self._answered("output-stream", rep, "flush", "closed" if stream.closed else "ok")
+        stream = self._get(rep, "output-stream", "flush")
         return "closed" if stream.closed else None
 
     def close(self, resource: str) -> Callable[[int], None]:
         def close(rep: int) -> None:
-            self._get(rep, resource).closed = True
-            self._answered(resource, rep, "close", "ok")
+            self._get(rep, resource, "close").closed = True
 
         return close
 
     def subscribe(self, resource: str) -> Callable[[int], int]:
         def subscribe(rep: int) -> int:
-            self._get(rep, resource)
-            self._answered(resource, rep, "subscribe", "pollable")
+            self._get(rep, resource, "subscribe")
             return self._create("pollable", _Stream("pollable", parent=rep))
 
         return subscribe
 
     def ready(self, rep: int) -> bool:
-        self._get(rep, "pollable")
-        self._answered("pollable", rep, "ready", "true")
+        self._get(rep, "pollable", "ready")
         return True
 
     # --- handle-compat:io/probe --------------------------------------------------

@@ -62,7 +62,7 @@ class PseudoBackend(Backend):
             parent = host.parent_of(rep)
             return table.insert(resource, rep, caller, None if parent is None else passed[parent])
 
-        adapted = adapt(impl, handle_slots(wit, fn), to_rep, from_rep)
+        adapted = adapt(impl, handle_slots(wit, fn), to_rep, from_rep, host.answered)
 
         def host_func(store: Any, *args: Any) -> Any:
             passed.clear()

@@ -59,7 +59,8 @@ class RealBackend(Backend):
                                 inst.add_resource(name, ResourceType.host(RESOURCE_IDS[name]), dtor)
                         for fn in iface.functions:
                             impl = host.implementation(short, fn.name, caller)
-                            inst.add_func(fn.name, adapt(impl, handle_slots(wit, fn), _rep_of_borrow, _own))
+                            adapted = adapt(impl, handle_slots(wit, fn), _rep_of_borrow, _own, host.answered)
+                            inst.add_func(fn.name, adapted)
         define_destructor_recorders(linker, wit, scenario, host)
 
     @staticmethod
