@@ -7,11 +7,13 @@ strictly and names the file and line of anything it cannot use.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from harness.model.errors import InputError
@@ -28,6 +30,9 @@ MAX_MANIFEST_BYTES = 1 << 20
 MAX_STEP_TIMEOUT_MS = 60_000
 #: The ``expect.<name>`` key that applies to every backend without its own.
 ALL_BACKENDS = "all"
+#: Bounds of ``run(op: u32, arg: s64) -> s64``, the driver export every step calls.
+U32 = (0, (1 << 32) - 1, "u32")
+S64 = (-(1 << 63), (1 << 63) - 1, "s64")
 
 
 @dataclass(frozen=True)
@@ -186,10 +191,12 @@ def _did_you_mean(name: str, known: Collection[str]) -> str:
 
 def _expectation(reader: _Reader, raw: Any, where: str) -> Expectation:
     if not isinstance(raw, dict):
-        raise reader.fail(f'{where} must be a table like {{ value = 1, rule = "..." }}')
+        raise reader.fail(f'{where} must be a table like {{ value = 1, rule = "..." }}', where.rsplit(" ", 1)[-1])
     reader.keys(raw, {"value", "trap", "not-run", "rule"}, where)
     rule = reader.get(raw, "rule", str, where)
     value = reader.get(raw, "value", int, where, None)
+    if value is not None:
+        _in_range(reader, value, "value", S64, where)
     trap = reader.get(raw, "trap", str, where, None)
     not_run = reader.get(raw, "not-run", bool, where, False)
     if sum((value is not None, trap is not None, not_run)) != 1:
@@ -215,12 +222,7 @@ def load_scenario(directory: Path, backends: Collection[str] | None = None) -> S
     this one does not): each ``expect.<name>`` must be one of them or ``all``.
     """
     path = directory / MANIFEST
-    try:
-        # Reads one byte past the limit, so an oversized file is refused without reading it all.
-        with path.open("rb") as handle:
-            raw_bytes = handle.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as err:
-        raise InputError(path, f"cannot read manifest: {err.strerror}") from err
+    raw_bytes = _read_manifest(directory, path)
     if len(raw_bytes) > MAX_MANIFEST_BYTES:
         raise InputError(path, f"manifest is over the limit of {MAX_MANIFEST_BYTES} bytes")
     try:
@@ -245,15 +247,7 @@ def load_scenario(directory: Path, backends: Collection[str] | None = None) -> S
     components = _components(reader, directory, data)
     steps = _steps(reader, data, {c.name for c in components})
     diverges = _diverges(reader, data)
-    teardown_raw = reader.get(data, "teardown", dict, "the manifest", {})
-    teardown = {}
-    for backend, raw in teardown_raw.get("expect", {}).items():
-        where = f"teardown.expect.{backend}"
-        reader.backend_key(backend, "teardown")
-        reader.keys(raw, {"live", "rule"}, where)
-        teardown[backend] = TeardownExpectation(
-            rule=reader.get(raw, "rule", str, where), live=reader.get(raw, "live", int, where)
-        )
+    teardown = _teardown(reader, data)
     return Scenario(
         name=directory.name,
         path=directory,
@@ -268,6 +262,41 @@ def load_scenario(directory: Path, backends: Collection[str] | None = None) -> S
         diverges=tuple(sorted(diverges)),
         teardown=teardown,
     )
+
+
+def _teardown(reader: _Reader, data: Mapping[str, Any]) -> dict[str, TeardownExpectation]:
+    """``[teardown]``: only ``expect.<backend> = { live = N, rule = "..." }`` entries."""
+    table = reader.get(data, "teardown", dict, "the manifest", {})
+    header = _line_of(reader.text, "[teardown]")
+    reader = reader.scoped(header - 1) if header else reader
+    reader.keys(table, {"expect"}, "[teardown]")
+    expectations = reader.get(table, "expect", dict, "[teardown]", {})
+    teardown = {}
+    for backend, raw in expectations.items():
+        where = f"teardown.expect.{backend}"
+        reader.backend_key(backend, "teardown")
+        if not isinstance(raw, dict):
+            raise reader.fail(f'{where} must be a table like {{ live = 0, rule = "..." }}', backend)
+        reader.keys(raw, {"live", "rule"}, where)
+        live = reader.get(raw, "live", int, where)
+        if live < 0:
+            raise reader.fail(f"{where}: 'live' counts resources, so it cannot be {live}", "live")
+        teardown[backend] = TeardownExpectation(rule=reader.get(raw, "rule", str, where), live=live)
+    return teardown
+
+
+def _in_range(reader: _Reader, value: int, key: str, bounds: tuple[int, int, str], where: str) -> int:
+    """Refuses a number the WIT's type cannot hold: passing it on would wrap it silently."""
+    low, high, wit_type = bounds
+    if not low <= value <= high:
+        raise reader.fail(f"{where}: {key!r} must be from {low} to {high} (a {wit_type}), not {value}", key)
+    return value
+
+
+def _toml_type(value: Any) -> str:
+    """A value's kind as TOML calls it, for messages."""
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array"}
+    return "a table" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
 
 
 def _diverges(reader: _Reader, data: Mapping[str, Any]) -> list[str]:
@@ -307,13 +336,14 @@ def _components(reader: _Reader, directory: Path, data: Mapping[str, Any]) -> tu
         where = f"[components.{name}]"
         if not _KEBAB.match(name):
             raise reader.fail(f"component name {name!r} must be kebab-case (like 'reader-a')", name)
+        if not isinstance(table, dict):
+            raise reader.fail(f'{where} must be a table like {{ wat = "a.wat" }}', name)
         reader.keys(table, {"wat", "imports"}, where)
-        wat_name = reader.get(table, "wat", str, where)
-        wat = directory / wat_name
-        if not wat.is_file():
-            raise reader.fail(f"{where}: wat file {wat_name!r} not found in {directory}", f'"{wat_name}"')
+        wat = _confined(reader, directory, reader.get(table, "wat", str, where), where)
         imports = reader.get(table, "imports", dict, where, {})
         for iface, provider in imports.items():
+            if not isinstance(provider, str):
+                raise reader.fail(f"{where}: imports.{iface} must name a component, not {_toml_type(provider)}", iface)
             if iface not in PEER_INTERFACES:
                 raise reader.fail(f"{where}: cannot import {iface!r} from a component (only {PEER_INTERFACES})", iface)
             if provider not in raw or provider == name:
@@ -347,6 +377,8 @@ def _steps(reader: _Reader, data: Mapping[str, Any], components: set[str]) -> tu
         where = f"step {number}"
         if len(headers) == len(raw):
             reader = reader.scoped(headers[number - 1])
+        if not isinstance(table, dict):
+            raise reader.fail(f"{where} must be a [[steps]] table, not {_toml_type(table)}", "steps")
         reader.keys(table, {"call", "op", "arg", "does", "expect"}, where)
         component = reader.get(table, "call", str, where)
         if component not in components:
@@ -354,13 +386,82 @@ def _steps(reader: _Reader, data: Mapping[str, Any], components: set[str]) -> tu
         steps.append(
             Step(
                 component=component,
-                op=reader.get(table, "op", int, where),
-                arg=reader.get(table, "arg", int, where, 0),
+                op=_in_range(reader, reader.get(table, "op", int, where), "op", U32, where),
+                arg=_in_range(reader, reader.get(table, "arg", int, where, 0), "arg", S64, where),
                 does=reader.get(table, "does", str, where),
                 expect=_expectations(reader, table.get("expect"), where),
             )
         )
     return tuple(steps)
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in a user's words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _read_manifest(directory: Path, path: Path) -> bytes:
+    """The manifest's bytes (one past the limit at most), from a regular file inside ``directory``.
+
+    Checked with ``stat`` before it is opened, so a named pipe or device called
+    ``scenario.toml`` is never opened (a pipe would block every command); opened
+    without blocking and checked again, so a file swapped in between is refused too.
+    """
+    try:
+        if not path.resolve().is_relative_to(directory.resolve()):
+            raise InputError(path, f"{MANIFEST} is a symlink leading outside its scenario folder {directory}")
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(path, f"{MANIFEST} must be a regular file, not {_kind(mode)}")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise InputError(path, f"{MANIFEST} changed into something other than a regular file")
+            # One byte past the limit, so an oversized file is refused without reading it all.
+            return handle.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as err:
+        raise InputError(path, f"cannot read manifest: {err.strerror}") from err
+
+
+def _confined(reader: _Reader, directory: Path, name: str, where: str) -> Path:
+    """``directory / name``, refused unless it is a regular file inside ``directory``.
+
+    A manifest from someone else must not make the harness read, or run and report
+    as the scenario's own, a file elsewhere on the machine: no absolute path, no
+    ``..``, no symlink whose target lies outside the (resolved) scenario folder.
+    """
+
+    def refuse(why: str) -> InputError:
+        header = _line_of(reader.text, where)
+        return InputError(reader.path, f"{where}: wat {name!r} {why}", _line_of(reader.text, "wat", (header or 1) - 1))
+
+    relative = PurePosixPath(name)
+    if not name or "\0" in name:
+        raise refuse("is not a usable file name")
+    if relative.is_absolute() or Path(name).is_absolute():
+        raise refuse("is an absolute path; name a file inside the scenario folder")
+    if ".." in relative.parts:
+        raise refuse("goes up with '..'; name a file inside the scenario folder")
+    path = directory / name
+    try:
+        if not path.resolve().is_relative_to(directory.resolve()):
+            raise refuse("is a symlink leading outside the scenario folder")
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise refuse(f"not found in {directory}") from None
+    except OSError as err:
+        raise refuse(f"cannot be read: {err.strerror}") from err
+    if not stat.S_ISREG(mode):
+        raise refuse(f"must be a regular file, not {_kind(mode)}")
+    return path
 
 
 def discover(root: Path) -> list[Path]:
@@ -380,6 +481,8 @@ def load_all(root: Path, backends: Collection[str] | None = None) -> tuple[list[
     errors: list[InputError] = []
     for directory in discover(root):
         try:
+            if not directory.resolve().is_relative_to(root.resolve()):
+                raise InputError(directory / MANIFEST, f"the scenario folder is a symlink leading outside {root}")
             scenarios.append(load_scenario(directory, backends))
         except InputError as err:
             errors.append(err)
