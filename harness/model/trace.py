@@ -110,22 +110,110 @@ class Trace:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Trace:
+        """A trace from its JSON form; ValueError says which field is missing or of the wrong type."""
+        modules = _field(data, "modules", dict, "trace")
+        for component, digest in modules.items():
+            _is(digest, str, f"modules.{component}")
+        steps = _field(data, "steps", list, "trace")
         return cls(
-            scenario=data["scenario"],
-            backend=data["backend"],
-            modules=dict(data["modules"]),
-            error=data["error"],
-            steps=tuple(_step_from(s) for s in data["steps"]),
-            live=tuple(LiveResource(r["resource"], r["rep"]) for r in data["live"]),
+            scenario=_field(data, "scenario", str, "trace"),
+            backend=_field(data, "backend", str, "trace"),
+            modules=dict(modules),
+            error=_field(data, "error", (str, None), "trace"),
+            steps=tuple(_step_from(s, number) for number, s in enumerate(steps)),
+            live=tuple(
+                LiveResource(_field(r, "resource", str, "live"), _field(r, "rep", int, "live"))
+                for r in _field(data, "live", list, "trace")
+            ),
         )
+
+
+#: A JSON value's kind as a message names it.
+_JSON_KINDS: dict[type | None, str] = {
+    str: "a string",
+    int: "an integer",
+    bool: "true or false",
+    list: "an array",
+    dict: "an object",
+    None: "null",
+}
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    return next((name for kind, name in _JSON_KINDS.items() if kind is type(value)), type(value).__name__)
+
+
+def _is(value: Any, kind: type | tuple[type | None, ...], where: str) -> Any:
+    """``value`` when it is of ``kind`` (None in a tuple: null allowed); ValueError otherwise.
+
+    JSON's true and false are not integers here, nor integers booleans: either
+    would be read as something the trace never said.
+    """
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    for allowed in kinds:
+        if allowed is None and value is None:
+            return value
+        if allowed is not None and type(value) is allowed:
+            return value
+    expected = " or ".join(_JSON_KINDS.get(k, getattr(k, "__name__", "?")) for k in kinds)
+    raise ValueError(f"{where} must be {expected}, not {_kind_of(value)}")
+
+
+def _within(value: int, low: int, high: int, where: str) -> int:
+    """``value`` when the WIT type of ``run(op: u32, arg: s64) -> s64`` can hold it; ValueError otherwise."""
+    if not low <= value <= high:
+        raise ValueError(f"{where} must be from {low} to {high}, not {value}")
+    return value
+
+
+def _field(data: Any, key: str, kind: type | tuple[type | None, ...], where: str) -> Any:
+    """``data[key]``, checked to be of ``kind``; ValueError naming ``where`` and the key otherwise."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be an object, not {_kind_of(data)}")
+    if key not in data:
+        raise ValueError(f"{where}: missing field {key!r}")
+    return _is(data[key], kind, f"{where}: {key!r}")
 
 
 def _event_dict(event: Event) -> dict[str, Any]:
     return {"kind": event.kind, "resource": event.resource, "rep": event.rep, "detail": event.detail}
 
 
-def _event_from(data: Mapping[str, Any]) -> Event:
-    return Event(data["kind"], data["resource"], data["rep"], data["detail"])
+def _event_from(data: Any, where: str) -> Event:
+    return Event(
+        _field(data, "kind", str, where),
+        _field(data, "resource", str, where),
+        _field(data, "rep", int, where),
+        _field(data, "detail", str, where),
+    )
+
+
+def _emit_from(data: Any, where: str) -> Emit:
+    if not isinstance(data, list) or len(data) != 3:
+        raise ValueError(f"{where} must be [component, tag, value], not {_kind_of(data)}")
+    component, tag, value = data
+    return Emit(_is(component, str, f"{where}: component"), _is(tag, str, f"{where}: tag"), _is(value, int, where))
+
+
+def _outcome_from(raw: Any, where: str) -> Outcome:
+    """The outcome, refused unless its fields agree with its status (a value, a trap, or neither)."""
+    status_text = _field(raw, "status", str, where)
+    if status_text not in set(Status):
+        raise ValueError(f"{where}: unknown status {status_text!r} (expected one of: {', '.join(Status)})")
+    status = Status(status_text)
+    value = _field(raw, "value", (int, None), where)
+    trap_text = _field(raw, "trap", (str, None), where)
+    if trap_text is not None and trap_text not in set(TrapKind):
+        raise ValueError(f"{where}: unknown trap kind {trap_text!r}")
+    # A trap may lack a kind (a component that exports no driver), but only a trap has one.
+    if (value is not None) != (status is Status.VALUE) or (trap_text is not None and status is not Status.TRAP):
+        raise ValueError(f"{where}: status {status_text!r} with value {value!r} and trap {trap_text!r}")
+    if value is not None:
+        _within(value, -(1 << 63), (1 << 63) - 1, f"{where}: 'value'")
+    trap = TrapKind(trap_text) if trap_text is not None else None
+    return Outcome(status=status, value=value, trap=trap, message=_field(raw, "message", str, where))
 
 
 def _step_dict(step: StepTrace) -> dict[str, Any]:
@@ -148,24 +236,21 @@ def _step_dict(step: StepTrace) -> dict[str, Any]:
     }
 
 
-def _step_from(data: Mapping[str, Any]) -> StepTrace:
-    raw = data["outcome"]
-    outcome = Outcome(
-        status=Status(raw["status"]),
-        value=raw["value"],
-        trap=TrapKind(raw["trap"]) if raw["trap"] else None,
-        message=raw["message"],
-    )
+def _step_from(data: Any, position: int) -> StepTrace:
+    where = f"step {position + 1}"
+    index = _field(data, "index", int, where)
+    if index != position:
+        raise ValueError(f"{where}: 'index' is {index}, not {position}")
     return StepTrace(
-        index=data["index"],
-        component=data["component"],
-        op=data["op"],
-        arg=data["arg"],
-        outcome=outcome,
-        emits=tuple(Emit(component, tag, value) for component, tag, value in data["emits"]),
-        events=tuple(_event_from(e) for e in data["events"]),
-        ops=ops_from_json(data["ops"], data["index"]),
-        ops_complete=bool(data["ops_complete"]),
+        index=index,
+        component=_field(data, "component", str, where),
+        op=_within(_field(data, "op", int, where), 0, (1 << 32) - 1, f"{where}: 'op'"),
+        arg=_within(_field(data, "arg", int, where), -(1 << 63), (1 << 63) - 1, f"{where}: 'arg'"),
+        outcome=_outcome_from(_field(data, "outcome", dict, where), f"{where} outcome"),
+        emits=tuple(_emit_from(e, f"{where} emit") for e in _field(data, "emits", list, where)),
+        events=tuple(_event_from(e, f"{where} event") for e in _field(data, "events", list, where)),
+        ops=ops_from_json(_field(data, "ops", list, where), index),
+        ops_complete=_field(data, "ops_complete", bool, where),
     )
 
 
@@ -207,13 +292,27 @@ class TraceSet:
             raise InputError(path, f"corrupt trace file: {err.msg}", err.lineno) from err
         except RecursionError as err:
             raise InputError(path, "corrupt trace file: nested too deeply to read") from err
+        if not isinstance(data, dict):
+            raise InputError(path, f"corrupt trace file: an object was expected, not {_kind_of(data)}")
+        if data.get("format") != TRACE_FORMAT:
+            raise InputError(path, f"trace format {data.get('format')!r}, expected {TRACE_FORMAT}")
         try:
-            if data.get("format") != TRACE_FORMAT:
-                raise InputError(path, f"trace format {data.get('format')!r}, expected {TRACE_FORMAT}")
-            traces = {name: Trace.from_dict(raw) for name, raw in data["traces"].items()}
-            return cls(backend=data["backend"], wasmtime=data["wasmtime"], traces=traces, inputs=data["inputs"])
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise InputError(path, f"corrupt trace file: missing or malformed field ({err})") from err
+            backend = _field(data, "backend", str, "trace file")
+            head = (_field(data, "wasmtime", str, "trace file"), _field(data, "inputs", str, "trace file"))
+            raw_traces = _field(data, "traces", dict, "trace file")
+        except ValueError as err:
+            raise InputError(path, f"corrupt trace file: {err}") from err
+        traces = {}
+        for name, raw in raw_traces.items():
+            try:
+                trace = Trace.from_dict(raw)
+                if (trace.scenario, trace.backend) != (name, backend):
+                    raise ValueError(f"trace of {trace.scenario!r} on {trace.backend!r} filed under {name!r}")
+            except ValueError as err:
+                line = _line_of_trace(text, name)
+                raise InputError(path, f"corrupt trace file: scenario {name}: {err}", line) from err
+            traces[name] = trace
+        return cls(backend=backend, wasmtime=head[0], traces=traces, inputs=head[1])
 
     @classmethod
     def read(cls, path: Path) -> TraceSet:
@@ -222,6 +321,12 @@ class TraceSet:
         except (OSError, UnicodeDecodeError) as err:
             raise InputError(path, f"cannot read trace file: {err}") from err
         return cls.from_json(text, path)
+
+
+def _line_of_trace(text: str, name: str) -> int | None:
+    """The line holding scenario ``name``'s trace (``to_json`` writes one per line), when there is one."""
+    start = json.dumps(name) + ":"
+    return next((number for number, line in enumerate(text.splitlines(), 1) if line.startswith(start)), None)
 
 
 def merge(backend: str, wasmtime_version: str, traces: Iterable[Trace], inputs: str = "") -> TraceSet:

@@ -264,4 +264,4 @@ def test_a_malformed_op_in_a_trace_file_is_named(
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(InputError) as error:
         TraceSet.read(path)
-    assert str(error.value) == f"{path}: corrupt trace file: missing or malformed field ({complaint})"
+    assert str(error.value) == f"{path}: corrupt trace file: scenario handle-as-u32: {complaint}"
