@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.model.safe_text import for_terminal
 from harness.model.scenario import Expectation, Scenario
 from harness.model.trace import Outcome, Status, Trace
 
@@ -50,10 +51,13 @@ def check(scenario: Scenario, trace: Trace, backend: str, fallback: str | None =
 
 
 def explain(scenario: Scenario, trace: Trace, backend: str, fallback: str | None = None) -> str:
-    """Expected vs observed, step by step, for a failure message."""
+    """Expected vs observed, step by step, for a failure message shown on a terminal.
+
+    Each line is escaped (``for_terminal``): a title, step text or trap message cannot start a line of its own.
+    """
     rows = [f"{scenario.name} on {backend}: {scenario.title}"]
     if trace.error:
-        return "\n".join([*rows, f"  did not run: {trace.error}"])
+        return "\n".join(map(for_terminal, [*rows, f"  did not run: {trace.error}"]))
     mismatches = check(scenario, trace, backend, fallback)
     bad = {m.step for m in mismatches}
     for index, (step, observed) in enumerate(zip(scenario.steps, trace.steps, strict=True)):
@@ -69,4 +73,4 @@ def explain(scenario: Scenario, trace: Trace, backend: str, fallback: str | None
     for mismatch in mismatches:
         if mismatch.step is None:
             rows.append(f"  !! {mismatch.line()}")
-    return "\n".join(rows)
+    return "\n".join(map(for_terminal, rows))

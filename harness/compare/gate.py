@@ -19,6 +19,7 @@ from xml.etree import ElementTree
 from harness.compare.diff import ScenarioDiff, check_comparable, diff_traces, some_names
 from harness.compare.expect import Mismatch, check
 from harness.model.errors import InputError
+from harness.model.safe_text import for_xml
 from harness.model.scenario import Scenario
 from harness.model.trace import Trace, TraceSet
 from harness.model.vocabulary import BackendFacts
@@ -222,22 +223,27 @@ def summary_json(result: GateResult) -> str:
 
 
 def junit_xml(result: GateResult) -> str:
-    """JUnit XML: one test case per scenario, so any CI system can show the gate."""
+    """JUnit XML: one test case per scenario, so any CI system can show the gate.
+
+    Names, messages and trap causes pass through ``for_xml``: a character XML cannot hold
+    (a guest can emit one in a tag) would make the whole file unreadable to the CI system.
+    """
     suite = ElementTree.Element(
         "testsuite",
-        name=f"handle-compat gate {result.left} vs {result.right}",
+        name=for_xml(f"handle-compat gate {result.left} vs {result.right}"),
         tests=str(len(result.verdicts) + len(result.unloadable)),
         failures=str(len(result.failures)),
         errors=str(len(result.unloadable)),
     )
     for verdict in result.verdicts:
-        case = ElementTree.SubElement(suite, "testcase", classname="handle-compat.gate", name=verdict.scenario)
+        case = ElementTree.SubElement(suite, "testcase", classname="handle-compat.gate", name=for_xml(verdict.scenario))
         if not verdict.passed:
-            lines = describe_failure(verdict)
+            lines = [for_xml(line) for line in describe_failure(verdict)]
             failure = ElementTree.SubElement(case, "failure", message=lines[1].strip() if len(lines) > 1 else "failed")
             failure.text = "\n".join(lines)
     for unloadable in result.unloadable:
-        case = ElementTree.SubElement(suite, "testcase", classname="handle-compat.gate", name=unloadable.scenario)
-        ElementTree.SubElement(case, "error", message=unloadable.error).text = unloadable.error
+        name, error = for_xml(unloadable.scenario), for_xml(unloadable.error)
+        case = ElementTree.SubElement(suite, "testcase", classname="handle-compat.gate", name=name)
+        ElementTree.SubElement(case, "error", message=error).text = error
     ElementTree.indent(suite)
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

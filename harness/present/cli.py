@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
@@ -35,10 +35,11 @@ from harness.model.catalog import load_rules, render_table, with_table
 from harness.model.errors import InputError
 from harness.model.files import write_atomic
 from harness.model.paths import BUILTIN_GUESTS, reports_for, trace_path, wit_dir_for
+from harness.model.safe_text import for_terminal
 from harness.model.scenario import Scenario, load_all
 from harness.model.trace import TraceSet, merge
 from harness.model.vocabulary import Category
-from harness.present import report
+from harness.present import limit_options, report
 
 EXIT_OK, EXIT_DIFFERS, EXIT_INPUT = 0, 1, 2
 #: What a shell reports for a process ended by SIGPIPE (128 + 13).
@@ -67,6 +68,15 @@ DESCRIPTIONS = {
 }
 
 
+def _say(line: str, *, err: bool = False) -> None:
+    """Prints one line whose names, titles, tags and messages come from scenarios, guests or traces.
+
+    Escaped (``harness.model.safe_text.for_terminal``): nothing in it can start another line or
+    drive the terminal.
+    """
+    print(for_terminal(line), file=sys.stderr if err else sys.stdout)
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guests", type=Path, default=BUILTIN_GUESTS, help="folder of scenario folders")
     parser.add_argument(
@@ -86,12 +96,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     backend = get_backend(args.backend)
     scenarios, errors = _load_scenarios(args.guests)
     for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+        _say(f"error: {error}", err=True)
     selected = [s for s in scenarios if not args.k or args.k in s.name]
     with _run_context(args) as ctx:
         status = _refresh_traces(args, ctx, backend, selected, if_stale=args.if_stale and not errors)
     if errors:
-        print(f"{len(errors)} scenario(s) could not be loaded")
+        _say(f"{len(errors)} scenario(s) could not be loaded")
         return EXIT_INPUT
     return status
 
@@ -115,7 +125,7 @@ def _refresh_traces(
     inputs = fingerprint(scenarios, ctx.wit_dir, ctx.limits)
     path = trace_path(args.reports, backend.name)
     if if_stale and _up_to_date(path, inputs):
-        print(f"{path} is up to date")
+        _say(f"{path} is up to date")
         return EXIT_OK
     traces, failed = [], 0
     for scenario in scenarios:
@@ -124,32 +134,19 @@ def _refresh_traces(
         mismatches = check(scenario, trace, backend.name, backend.expectations_from)
         outcomes = " ".join(s.outcome.short().replace(" ", ":") for s in trace.steps)
         if trace.error:
-            print(f"error: {trace.error}", file=sys.stderr)
-            print(f"ERROR {scenario.name}")
+            _say(f"error: {trace.error}", err=True)
+            _say(f"ERROR {scenario.name}")
         elif mismatches:
-            print(f"FAIL  {scenario.name}: {outcomes}")
+            _say(f"FAIL  {scenario.name}: {outcomes}")
             print(explain(scenario, trace, backend.name, backend.expectations_from))
         else:
-            print(f"ok    {scenario.name}: {outcomes}")
+            _say(f"ok    {scenario.name}: {outcomes}")
         failed += bool(mismatches) or bool(trace.error)
     write_atomic(path, merge(backend.name, version("wasmtime"), traces, inputs).to_json())
-    print(f"{len(traces) - failed} passed, {failed} failed on {backend.name}; traces in {path}")
+    _say(f"{len(traces) - failed} passed, {failed} failed on {backend.name}; traces in {path}")
     if any(t.error for t in traces):
         return EXIT_INPUT
     return EXIT_DIFFERS if failed else EXIT_OK
-
-
-def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
-        return value
-
-    return parse
 
 
 def _add_run_limits(parser: argparse.ArgumentParser) -> None:
@@ -163,14 +160,14 @@ def _add_run_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="compile everything; read and write no cache")
     parser.add_argument(
         "--step-timeout",
-        type=_positive(float),
+        type=limit_options.step_timeout,
         default=DEFAULT_STEP_TIMEOUT_S,
         metavar="SECONDS",
         help=f"deadline of a guest call unless the manifest sets step-timeout-ms (default {DEFAULT_STEP_TIMEOUT_S:g})",
     )
     parser.add_argument(
         "--memory-limit",
-        type=_positive(int),
+        type=limit_options.memory_limit,
         default=DEFAULT_MEMORY_BYTES >> 20,
         metavar="MIB",
         help=f"largest size of a guest's linear memory (default {DEFAULT_MEMORY_BYTES >> 20})",
@@ -198,29 +195,29 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     diffs = diff_sets(left, right)
     for scenario_diff in diffs:
         if scenario_diff.same:
-            print(f"same      {scenario_diff.scenario}")
+            _say(f"same      {scenario_diff.scenario}")
             continue
-        print(f"diverges  {scenario_diff.scenario}: {', '.join(scenario_diff.categories)}")
+        _say(f"diverges  {scenario_diff.scenario}: {', '.join(scenario_diff.categories)}")
         for divergence in scenario_diff.divergences:
             where = "teardown" if divergence.step is None else f"step {divergence.step + 1}"
             tail = " (consequence)" if divergence.consequence else ""
             versus = f"{divergence.left} vs {divergence.right}"
-            print(f"    {where}: {versus} [{divergence.category}] {divergence.detail}{tail}")
+            _say(f"    {where}: {versus} [{divergence.category}] {divergence.detail}{tail}")
         first = scenario_diff.first
         if first is not None:
             for words in (first.left_provenance, first.right_provenance):
                 if words:
-                    print(f"    evidence: {words}")
+                    _say(f"    evidence: {words}")
         for category in scenario_diff.categories:
             explanation = EXPLANATIONS[Category(category)]
             print(f"    {category}: {explanation.guest_sees}")
             print(f"        do instead: {explanation.do_instead}")
     differ = sum(not d.same for d in diffs)
     pair = f"{left.backend} vs {right.backend}"
-    print(f"{len(diffs)} scenarios compared ({pair}): {len(diffs) - differ} the same, {differ} differ")
+    _say(f"{len(diffs)} scenarios compared ({pair}): {len(diffs) - differ} the same, {differ} differ")
     seen = [c for d in diffs for c in d.categories]
     counts = ", ".join(f"{c.value} {seen.count(c.value)}" for c in Category if c.value in seen)
-    print(f"by category: {counts or 'none'}")
+    _say(f"by category: {counts or 'none'}")
     return EXIT_OK
 
 
@@ -256,14 +253,14 @@ def _add_gate_options(gate: argparse.ArgumentParser) -> None:
     )
     gate.add_argument(
         "--step-timeout",
-        type=_positive(float),
+        type=limit_options.step_timeout,
         default=DEFAULT_STEP_TIMEOUT_S,
         metavar="SECONDS",
         help=f"the --step-timeout the traces were made with (default {DEFAULT_STEP_TIMEOUT_S:g})",
     )
     gate.add_argument(
         "--memory-limit",
-        type=_positive(int),
+        type=limit_options.memory_limit,
         default=DEFAULT_MEMORY_BYTES >> 20,
         metavar="MIB",
         help=f"the --memory-limit the traces were made with (default {DEFAULT_MEMORY_BYTES >> 20})",
@@ -298,12 +295,14 @@ def _update_baseline(scenarios: Sequence[Scenario], result: GateResult) -> int:
         if verdict.declared is not None:
             update = update_declared(by_name[verdict.scenario], verdict.observed)
             if update:
-                print(update.message)
+                _say(update.message)
                 unchanged += not update.written
     failing = sorted(v.scenario for v in result.verdicts if any(v.mismatches.values()))
     for name in failing:
         verdict = next(v for v in result.verdicts if v.scenario == name)
-        print("\n".join(line for line in describe_failure(verdict) if not line.startswith("  divergences")))
+        for line in describe_failure(verdict):
+            if not line.startswith("  divergences"):
+                _say(line)
     if failing or unchanged:
         print(f"still failing after the update: {len(failing)} on expectations, {unchanged} manifest(s) left unchanged")
         return EXIT_DIFFERS
@@ -314,7 +313,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     """Judges both trace files against the manifests; a broken manifest is reported and the others still judged."""
     scenarios, errors = _load_scenarios(args.guests)
     for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+        _say(f"error: {error}", err=True)
     left, right = get_backend(args.left), get_backend(args.right)
     left_set, right_set, paths = _read_pair(args)
     check_trace_sets(scenarios, left_set, right_set, paths, {unloadable_scenario(e).scenario for e in errors})
@@ -326,10 +325,11 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     write_atomic(args.reports / "gate.json", summary_json(result))
     write_atomic(args.reports / "gate.xml", junit_xml(result))
     for verdict in result.failures:
-        print("\n".join(describe_failure(verdict)))
+        for line in describe_failure(verdict):
+            _say(line)
     passed = len(result.verdicts) - len(result.failures)
     unloaded = f", {len(errors)} could not be loaded" if errors else ""
-    print(f"{passed} passed, {len(result.failures)} failed{unloaded}: gate {result.left} vs {result.right}")
+    _say(f"{passed} passed, {len(result.failures)} failed{unloaded}: gate {result.left} vs {result.right}")
     if errors:
         return EXIT_INPUT
     return EXIT_OK if result.passed else EXIT_DIFFERS
@@ -345,7 +345,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     scenarios, errors = _load_scenarios(args.guests)
     if errors:
         for error in errors:
-            print(f"error: {error}", file=sys.stderr)
+            _say(f"error: {error}", err=True)
         return EXIT_INPUT
     left, right = get_backend(args.left), get_backend(args.right)
     with _run_context(args) as ctx:
@@ -357,7 +357,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     write_atomic(args.reports / "compat.json", data)
     write_atomic(args.reports / "compat.html", html)
     verdict = "passed" if result.passed else "failed"
-    print(f"report: {args.reports / 'compat.html'} (gate {verdict}), data in {args.reports / 'compat.json'}")
+    _say(f"report: {args.reports / 'compat.html'} (gate {verdict}), data in {args.reports / 'compat.json'}")
     return EXIT_INPUT if EXIT_INPUT in statuses else EXIT_OK
 
 
@@ -368,7 +368,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
         return EXIT_OK
     readme = args.guests / "README.md"
     write_atomic(readme, with_table(readme.read_text(encoding="utf-8"), table))
-    print(f"wrote the coverage table to {readme}")
+    _say(f"wrote the coverage table to {readme}")
     return EXIT_OK
 
 
@@ -377,15 +377,15 @@ def _cmd_list(args: argparse.Namespace) -> int:
     print(f"{'scenario':40} {'diverges':30} title")
     for scenario in scenarios:
         declared = ", ".join(scenario.diverges) or "same"
-        print(f"{scenario.name:40} {declared:30} {scenario.title}")
+        _say(f"{scenario.name:40} {declared:30} {scenario.title}")
     for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+        _say(f"error: {error}", err=True)
     return EXIT_INPUT if errors else EXIT_OK
 
 
 def _cmd_backends(_args: argparse.Namespace) -> int:
     for name, backend in sorted(available().items()):
-        print(f"{name:14} {backend.model.value:7} {backend.summary}")
+        _say(f"{name:14} {backend.model.value:7} {backend.summary}")
     return EXIT_OK
 
 
@@ -434,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _say(f"error: {error}", err=True)
         return EXIT_INPUT
     except BrokenPipeError:
         # The reader went away (``handle-compat list | head``): stop quietly, as

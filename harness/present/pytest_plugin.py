@@ -22,8 +22,10 @@ from harness.execute.run import RunContext, run_scenario
 from harness.model.errors import InputError
 from harness.model.files import write_atomic
 from harness.model.paths import BUILTIN_GUESTS, reports_for, trace_path, wit_dir_for
+from harness.model.safe_text import for_terminal
 from harness.model.scenario import Scenario, load_all
 from harness.model.trace import Trace, merge
+from harness.present import limit_options
 
 _TRACES = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
 _CONTEXT = pytest.StashKey[RunContext]()
@@ -71,13 +73,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--no-cache", action="store_true", default=False, help="compile everything; use no cache")
     group.addoption(
         "--step-timeout",
-        type=float,
+        type=limit_options.step_timeout,
         default=DEFAULT_STEP_TIMEOUT_S,
         metavar="SECONDS",
         help="deadline of a guest call unless the manifest sets step-timeout-ms",
     )
     group.addoption(
-        "--memory-limit", type=int, default=DEFAULT_MEMORY_BYTES >> 20, metavar="MIB", help="cap of a linear memory"
+        "--memory-limit",
+        type=limit_options.memory_limit,
+        default=DEFAULT_MEMORY_BYTES >> 20,
+        metavar="MIB",
+        help="cap of a linear memory",
     )
 
 
@@ -97,7 +103,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         scenarios, errors = load_all(guests, set(available()))
     except InputError as error:
-        raise pytest.UsageError(str(error)) from error
+        raise pytest.UsageError(for_terminal(str(error))) from error
     backends = _backends(config)
     params = []
     for backend in backends:
@@ -131,7 +137,7 @@ def run_context(pytestconfig: pytest.Config) -> RunContext:
 def scenario_run(scenario_case: ScenarioCase, run_context: RunContext, pytestconfig: pytest.Config) -> ScenarioRun:
     """Runs the collected scenario on its backend and records the trace for the trace file."""
     if scenario_case.scenario is None:
-        pytest.fail(str(scenario_case.load_error), pytrace=False)
+        pytest.fail(for_terminal(str(scenario_case.load_error)), pytrace=False)
     backends = pytestconfig.stash.setdefault(_BACKENDS, {})
     if scenario_case.backend not in backends:
         try:

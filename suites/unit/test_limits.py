@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,12 @@ from harness.execute.limits import Limits
 from harness.execute.run import RunContext
 from harness.execute.traps import OUT_OF_MEMORY_TAG, reported_out_of_memory
 from harness.model.errors import InputError
-from harness.model.paths import BUILTIN_GUESTS
+from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT
 from harness.model.scenario import MANIFEST, load_scenario
 from harness.model.trace import Emit, Status
 from harness.model.vocabulary import TrapKind
-from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, emitted, run
+from harness.present.cli import EXIT_INPUT
+from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, emitted, error_lines, run, run_cli
 
 BACKENDS = ("pseudo", "pseudo-reuse", "real")
 LOOP = BUILTIN_GUESTS / "runaway-infinite-loop"
@@ -139,7 +142,7 @@ def test_a_value_after_an_out_of_memory_report_stays_a_value(short: RunContext, 
     assert (trace.steps[0].outcome.status, trace.steps[0].outcome.value) == (Status.VALUE, 65)
 
 
-@pytest.mark.parametrize("value", ["0", "-5", "600001", '"100"', "1.5"])
+@pytest.mark.parametrize("value", ["0", "-5", "60001", "600000", '"100"', "1.5"])
 def test_a_step_timeout_outside_its_range_is_refused(tmp_path: Path, value: str) -> None:
     folder = _without_timeout(tmp_path, LOOP)
     manifest = folder / MANIFEST
@@ -160,3 +163,64 @@ def test_a_closed_watchdog_refuses_to_arm() -> None:
     context.close()
     with pytest.raises(RuntimeError, match="closed"):
         run(context, "real", BASELINE)
+
+
+BAD_OPTIONS = [
+    ("--step-timeout", "inf"),
+    ("--step-timeout", "1e300"),
+    ("--step-timeout", "nan"),
+    ("--step-timeout", "0"),
+    ("--step-timeout", "-1"),
+    ("--step-timeout", "61"),
+    ("--memory-limit", "0"),
+    ("--memory-limit", "-1"),
+    ("--memory-limit", "4097"),
+    ("--memory-limit", "1e300"),
+    ("--memory-limit", "nan"),
+]
+
+
+def _names(value: str, line: str) -> bool:
+    """Whether an error line quotes the refused value (out of range, or not a number at all)."""
+    return line.endswith(f"not {value}") or f"{value!r} is not" in line
+
+
+@pytest.mark.parametrize(("option", "value"), BAD_OPTIONS)
+def test_the_cli_refuses_a_limit_outside_its_range_with_one_line(tmp_path: Path, option: str, value: str) -> None:
+    completed = run_cli(
+        "run", "--backend", "pseudo", "--reports", str(tmp_path / "reports"), f"{option}={value}", cache=tmp_path
+    )
+    # argparse prints the usage (wrapped over lines), then the one error line.
+    errors = [line for line in error_lines(completed) if "error:" in line]
+    assert (completed.returncode, f"{option}: " in errors[-1], _names(value, errors[-1]), len(errors)) == (
+        EXIT_INPUT,
+        True,
+        True,
+        1,
+    )
+
+
+@pytest.mark.parametrize(("option", "value"), BAD_OPTIONS)
+def test_the_pytest_plugin_refuses_a_limit_outside_its_range(tmp_path: Path, option: str, value: str) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", f"{option}={value}"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=False,
+    )
+    # pytest prints its usage line and where it ran around the one error line.
+    errors = [line for line in error_lines(completed) if "error:" in line]
+    assert (completed.returncode, len(errors), f"{option}: " in errors[0], _names(value, errors[0])) == (
+        pytest.ExitCode.USAGE_ERROR,
+        1,
+        True,
+        True,
+    )
+
+
+@pytest.mark.parametrize("seconds", [float("inf"), 1e300, float("nan"), 61.0])
+def test_limits_refuse_a_deadline_the_watchdog_cannot_keep(seconds: float) -> None:
+    with pytest.raises(ValueError, match="step timeout must be positive and at most 60 s"):
+        Limits(step_timeout_s=seconds)
