@@ -24,7 +24,7 @@ from harness.execute.limits import Limits
 from harness.model.scenario import MANIFEST, Scenario
 
 #: Bumped when the harness changes what a trace records.
-HARNESS_TRACE_VERSION = "4"
+HARNESS_TRACE_VERSION = "5"
 #: Manifest keys that say what to expect or explain, never what to run.
 _NOT_RUN_KEYS = frozenset({"title", "category", "description", "rule", "advice", "diverges", "teardown"})
 _NOT_RUN_STEP_KEYS = frozenset({"does", "expect"})
