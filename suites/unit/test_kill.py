@@ -21,8 +21,10 @@ from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT, trace_path
 from harness.model.trace import TraceSet
 
 COUNT = 80
-#: Bytes of each scenario's probe tag; with COUNT scenarios the trace file is about 30 MB.
-TAG_BYTES = 65536
+#: Each scenario emits EMITS tags of TAG_BYTES (the per-tag cap); with COUNT scenarios the
+#: trace file is about 30 MB.
+TAG_BYTES = 4096
+EMITS = 16
 GUEST = """(module
   (import "handle-compat:io/host@0.1.0" "open-input" (func $open (param i32 i32) (result i32)))
   (import "handle-compat:io/streams@0.1.0" "[method]input-stream.read" (func $read (param i32 i64 i32)))
@@ -38,11 +40,15 @@ GUEST = """(module
     (local.get $ptr))
   (func (export "handle-compat:io/driver@0.1.0#run") (param $op i32) (param $arg i64) (result i64)
     (local $h i32)
+    (local $i i32)
     (local.set $h (call $open (i32.const 16) (i32.const 5)))
     (call $read (local.get $h) (local.get $arg) (i32.const 64))
     (call $drop (local.get $h))
-    ;; A tag of {tag_bytes} NUL bytes (the zeroed second page), six bytes each in JSON: big traces are slow to write.
-    (call $emit (i32.const 65536) (i32.const {tag_bytes}) (local.get $arg))
+    ;; {emits} tags of {tag_bytes} NUL bytes (the zeroed second page), six bytes each in JSON: slow to write.
+    (loop $more
+      (call $emit (i32.const 65536) (i32.const {tag_bytes}) (local.get $arg))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.const {emits}))))
     (i64.add (i64.extend_i32_u (i32.load (i32.const 72))) (i64.const {number}))))
 """
 MANIFEST = """title = "Synthetic scenario {number}"
@@ -69,7 +75,7 @@ def _guests(root: Path) -> Path:
     for number in range(COUNT):
         folder = guests / f"synthetic-{number:04d}"
         folder.mkdir()
-        (folder / "a.wat").write_text(GUEST.format(number=number, tag_bytes=TAG_BYTES), encoding="utf-8")
+        (folder / "a.wat").write_text(GUEST.format(number=number, tag_bytes=TAG_BYTES, emits=EMITS), encoding="utf-8")
         (folder / "scenario.toml").write_text(MANIFEST.format(number=number, value=3 + number), encoding="utf-8")
     return guests
 
