@@ -33,7 +33,7 @@ from harness.execute.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S,
 from harness.execute.run import RunContext, run_scenario
 from harness.model.catalog import load_rules, render_table, with_table
 from harness.model.errors import InputError
-from harness.model.files import write_atomic
+from harness.model.files import check_writable_folder, write_atomic
 from harness.model.paths import BUILTIN_GUESTS, reports_for, trace_path, wit_dir_for
 from harness.model.safe_text import for_terminal
 from harness.model.scenario import Scenario, load_all
@@ -426,12 +426,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands that write into --reports, with the options naming the backends whose traces they write.
+_WRITES_REPORTS = {"run": ("backend",), "gate": (), "report": ("left", "right")}
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuses an unusable --reports before any scenario runs, rather than losing the run when it ends."""
+    if args.command not in _WRITES_REPORTS or getattr(args, "update_baseline", False):
+        return
+    check_writable_folder(args.reports, "--reports")
+    for option in _WRITES_REPORTS[args.command]:
+        check_writable_folder(trace_path(args.reports, getattr(args, option)).parent, "--reports")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "reports", False) is None:
         args.reports = reports_for(args.guests)
     try:
+        _check_outputs(args)
         return int(args.func(args))
     except InputError as error:
         _say(f"error: {error}", err=True)

@@ -20,7 +20,7 @@ from harness.execute.inputs import fingerprint
 from harness.execute.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
 from harness.execute.run import RunContext, run_scenario
 from harness.model.errors import InputError
-from harness.model.files import write_atomic
+from harness.model.files import check_writable_folder, write_atomic
 from harness.model.paths import BUILTIN_GUESTS, reports_for, trace_path, wit_dir_for
 from harness.model.safe_text import for_terminal
 from harness.model.scenario import Scenario, load_all
@@ -93,6 +93,19 @@ def _backends(config: pytest.Config) -> list[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_TRACES] = {}
+    if not hasattr(config, "workerinput"):
+        # Checked before any scenario runs: found when the trace files are written, it would lose them all.
+        # Exit 2, as the command line says unusable input.
+        try:
+            check_writable_folder(_reports(config), "--reports")
+        except InputError as error:
+            pytest.exit(str(error), returncode=2)
+
+
+def _reports(config: pytest.Config) -> Path:
+    """Where the trace files go: ``--reports``, else the guests folder's place under ``<rootdir>/reports``."""
+    reports: Path | None = config.getoption("reports")
+    return reports or reports_for(config.getoption("guests"), config.rootpath / "reports")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -173,7 +186,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     # The xdist controller collects nothing itself: the scenarios are read here once.
     guests: Path = config.getoption("guests")
-    reports = config.getoption("reports") or reports_for(guests, config.rootpath / "reports")
+    reports = _reports(config)
     scenarios, _ = load_all(guests, set(available()))
     for backend, items in traces.items():
         ran = {t["scenario"] for t in items}
