@@ -446,7 +446,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.reports = reports_for(args.guests)
     try:
         _check_outputs(args)
-        return int(args.func(args))
+        status = int(args.func(args))
+        # Output still buffered would otherwise meet a closed pipe at exit, outside this handler.
+        sys.stdout.flush()
+        return status
     except InputError as error:
         _say(f"error: {error}", err=True)
         return EXIT_INPUT
