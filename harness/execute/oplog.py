@@ -12,9 +12,8 @@ from harness.model.oplog import Op
 def drain(store: wasmtime.Store, instance: Instance, sites: SiteTable, step: int) -> tuple[tuple[Op, ...], int]:
     """(the ops recorded since the last drain, how many records were lost), and empties the log.
 
-    The log lives in its own component instance, which is never on the stack when a
-    guest traps, so it can still be drained after a trap: the ops that led to the
-    trap are the ones that matter most.
+    Only after a step that returned: a trap poisons the whole scenario instance, the
+    log with it (the runner replays such a step to recover its ops).
     """
     func = instance.get_func(store, DRAIN_EXPORT)
     if func is None:

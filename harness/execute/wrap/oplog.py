@@ -75,7 +75,6 @@ class SiteTable:
 
     sites: list[Site] = field(default_factory=list)
     _ids: dict[Site, int] = field(default_factory=dict)
-    _templates: list[dict[str, object]] = field(default_factory=list)
 
     def id(self, site: Site) -> int:
         if site not in self._ids:
@@ -87,7 +86,6 @@ class SiteTable:
         """The ops of ``words`` (``site, position, value`` triples), in the order they happened."""
         ops: list[Op] = []
         callers: list[str] = []
-        fields = self._fields()
         count = len(words) - len(words) % 3
         for number, position, value in zip(words[0:count:3], words[1:count:3], words[2:count:3], strict=True):
             site = self.sites[number]
@@ -100,31 +98,20 @@ class SiteTable:
                 continue
             peer = site.peer if site.peer is not None else (callers[-1] if callers else HOST_PEER)
             ops.append(
-                _op(
-                    fields[number],
-                    step=step,
-                    seq=len(ops),
-                    peer=peer,
-                    index=value,
-                    position=position if site.element else None,
+                Op(
+                    site.component,
+                    step,
+                    len(ops),
+                    site.kind,
+                    site.func,
+                    peer,
+                    value,
+                    site.handle,
+                    site.resource,
+                    position if site.element else None,
                 )
             )
         return tuple(ops)
-
-    def _fields(self) -> list[dict[str, object]]:
-        """Per site, the fields every op of that site shares (kept while sites are added)."""
-        while len(self._templates) < len(self.sites):
-            site = self.sites[len(self._templates)]
-            self._templates.append(
-                {
-                    "component": site.component,
-                    "action": site.kind,
-                    "func": site.func,
-                    "handle": site.handle,
-                    "resource": site.resource,
-                }
-            )
-        return self._templates
 
 
 def log_component() -> list[str]:
@@ -214,20 +201,6 @@ def decode_hex(text: str) -> tuple[int, Sequence[int]]:
     if sys.byteorder == "big":
         words.byteswap()
     return (words[0], words[1:]) if words else (0, words)
-
-
-def _op(shared: dict[str, object], **own: object) -> Op:
-    """An Op from a site's shared fields and a record's own, without ``Op.__init__``.
-
-    A step can carry thousands of ops (``create-drop-1000``: 6,000), and a frozen
-    dataclass's ``__init__`` sets each field through ``object.__setattr__``, five times
-    slower than filling the instance's ``__dict__``; the result is the same value.
-    """
-    op = object.__new__(Op)
-    fields = op.__dict__
-    fields.update(shared)
-    fields.update(own)
-    return op
 
 
 #: The position of the slot that records an export's return (``Action.RETURN``) after the call.
