@@ -27,6 +27,8 @@ class TrapKind(enum.StrEnum):
     BORROW_OUTSTANDING = "borrow-outstanding"
     BORROW_AS_OWN = "borrow-as-own"
     HAS_CHILDREN = "has-children"
+    #: pseudo-tagged: the handle's tag is not the one its table entry was given (forged, stale, dropped twice).
+    BAD_TAG = "bad-tag"
     GUEST_TRAP = "guest-trap"
     HOST_ERROR = "host-error"
     TIMEOUT = "timeout"

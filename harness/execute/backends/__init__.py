@@ -6,13 +6,16 @@ from importlib.metadata import entry_points
 
 from harness.execute.backends.base import Backend
 from harness.execute.backends.pseudo import PseudoBackend, PseudoReuseBackend
+from harness.execute.backends.pseudo_tagged import PseudoTaggedBackend
 from harness.execute.backends.real import RealBackend
 from harness.model.errors import InputError
 
 ENTRY_POINT_GROUP = "handle_compat.backends"
 #: The shipped backends, also declared as entry points; listed here so the
 #: harness works from a source checkout that was never installed.
-BUILTIN: dict[str, type[Backend]] = {b.name: b for b in (PseudoBackend, PseudoReuseBackend, RealBackend)}
+BUILTIN: dict[str, type[Backend]] = {
+    b.name: b for b in (PseudoBackend, PseudoReuseBackend, PseudoTaggedBackend, RealBackend)
+}
 
 
 def available() -> dict[str, type[Backend]]:

@@ -24,11 +24,12 @@ class PseudoBackend(Backend):
     policy: ClassVar[AllocationPolicy] = AllocationPolicy.MONOTONIC
     summary: ClassVar[str] = "one u32 table per store, keys from 3, never reused"
 
-    def new_table(self) -> PseudoTable:
+    def new_table(self, scenario: Scenario) -> PseudoTable:
+        """The one table of a run of ``scenario``; the same for every scenario here."""
         return PseudoTable(self.policy)
 
     def define_host(self, linker: Linker, wit: WitPackage, scenario: Scenario, host: StreamHost) -> None:
-        table = self.new_table()
+        table = self.new_table(scenario)
         lent: dict[str, set[int]] = {spec.name: set() for spec in scenario.components}
         with linker.root() as root:
             for spec in scenario.components:

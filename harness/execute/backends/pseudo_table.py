@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 from harness.execute.host_trap import HostTrap
 from harness.model.vocabulary import TrapKind
 
 FIRST_KEY = 3
-_KEY_SPACE = 1 << 32
 
 
 class AllocationPolicy(enum.StrEnum):
@@ -41,7 +41,15 @@ class Entry:
 
 
 class PseudoTable:
-    """``u32`` index -> entry, for every component of one store."""
+    """``u32`` index -> entry, for every component of one store.
+
+    Here a guest's index is the key itself. A subclass may hand out indices that
+    carry more than the key (``_index_of``) and check them on every use
+    (``_key_of``); every public method goes through those two.
+    """
+
+    #: Keys are ``u32`` and the counter wraps at 2^32 (table.rs, 2023).
+    key_space: ClassVar[int] = 1 << 32
 
     def __init__(self, policy: AllocationPolicy = AllocationPolicy.MONOTONIC) -> None:
         self.policy = policy
@@ -57,29 +65,42 @@ class PseudoTable:
 
         As ``Table::push_child`` (table.rs, 2023), the parent must exist (``NotPresent``).
         """
-        if parent is not None and parent not in self._entries:
-            raise HostTrap(TrapKind.UNKNOWN_HANDLE, f"NotPresent: no parent entry at pseudo-handle {parent}")
+        parent_key = None if parent is None else self._key_of(parent, "parent ")
         key = self._allocate()
         self._entries[key] = Entry(resource, rep, creator)
-        if parent is not None:
-            self._parent[key] = parent
-            self._children.setdefault(parent, set()).add(key)
+        if parent_key is not None:
+            self._parent[key] = parent_key
+            self._children.setdefault(parent_key, set()).add(key)
+        return self._index_of(key)
+
+    def _key_of(self, index: int, role: str = "") -> int:
+        """The key of the live entry ``index`` names, else ``NotPresent``."""
+        if index not in self._entries:
+            raise HostTrap(TrapKind.UNKNOWN_HANDLE, f"NotPresent: no {role}entry at pseudo-handle {index}")
+        return index
+
+    def _index_of(self, key: int) -> int:
+        """The index a guest is given for a new entry at ``key``."""
         return key
+
+    def _retire(self, key: int) -> None:
+        """Called when the entry at ``key`` is deleted, before the key can be handed out again."""
 
     def _allocate(self) -> int:
         if self.policy is AllocationPolicy.REUSE and self._free:
             return self._free.pop()
-        for _ in range(_KEY_SPACE):
+        for _ in range(self.key_space):
             key = self._next_key
-            self._next_key = (self._next_key + 1) % _KEY_SPACE
+            self._next_key = (self._next_key + 1) % self.key_space
             if key not in self._entries:
                 return key
         raise HostTrap(TrapKind.HOST_ERROR, "pseudo-handle table is full")
 
     def get(self, index: int, resource: str) -> Entry:
-        entry = self._entries.get(index)
-        if entry is None:
-            raise HostTrap(TrapKind.UNKNOWN_HANDLE, f"NotPresent: no entry at pseudo-handle {index}")
+        return self._typed(self._key_of(index), index, resource)
+
+    def _typed(self, key: int, index: int, resource: str) -> Entry:
+        entry = self._entries[key]
         if entry.resource != resource:
             raise HostTrap(
                 TrapKind.WRONG_TYPE, f"WrongType: pseudo-handle {index} is a {entry.resource}, not a {resource}"
@@ -94,25 +115,28 @@ class PseudoTable:
         requested type fail with ``WrongType``. So dropping a stream that has a live
         pollable through the wrong type reports ``HasChildren``.
         """
-        entry = self._entries.get(index)
-        if entry is None:
-            raise HostTrap(TrapKind.UNKNOWN_HANDLE, f"NotPresent: no entry at pseudo-handle {index}")
-        children = self._children.get(index)
+        return self._removable(self._key_of(index), index, resource)
+
+    def _removable(self, key: int, index: int, resource: str) -> Entry:
+        entry = self._entries[key]
+        children = self._children.get(key)
         if children:
             raise HostTrap(
                 TrapKind.HAS_CHILDREN,
                 f"HasChildren: {entry.resource} rep {entry.rep} still has {len(children)} live child(ren)",
             )
-        return self.get(index, resource)
+        return self._typed(key, index, resource)
 
     def remove(self, index: int, resource: str) -> Entry:
-        entry = self.check_remove(index, resource)
-        del self._entries[index]
-        self._children.pop(index, None)
-        parent = self._parent.pop(index, None)
+        key = self._key_of(index)
+        entry = self._removable(key, index, resource)
+        del self._entries[key]
+        self._children.pop(key, None)
+        parent = self._parent.pop(key, None)
         if parent is not None:
-            self._children[parent].discard(index)
-        self._free.append(index)
+            self._children[parent].discard(key)
+        self._retire(key)
+        self._free.append(key)
         return entry
 
     def __len__(self) -> int:
