@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import wasmtime
 from wasmtime.component import Component, Linker
 
 from harness.execute.backends.base import Backend
+from harness.execute.backends.external import ExternalBackend
 from harness.execute.backends.host import StreamHost
 from harness.execute.cache import CompileCache, EngineSettings
 from harness.execute.core import CoreModule, compile_core
@@ -34,6 +36,10 @@ from harness.model.scenario import MANIFEST, Scenario
 from harness.model.trace import Emit, Outcome, Status, StepTrace, Trace
 from harness.model.vocabulary import TrapKind
 from harness.model.wit import WitPackage, load_wit
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -55,6 +61,8 @@ class RunContext:
     cache: CompileCache = field(init=False)
     watchdog: Watchdog = field(init=False)
     _cores: dict[Path, tuple[CoreModule, wasmtime.Module]] = field(default_factory=dict)
+    #: External backends' runners (one process each for the whole run), by backend name; see ``runners``.
+    runners: dict[str, Closable] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.engine = self.settings.engine()
@@ -63,6 +71,9 @@ class RunContext:
 
     def close(self) -> None:
         self.watchdog.close()
+        for runner in self.runners.values():
+            runner.close()
+        self.runners.clear()
 
     def __enter__(self) -> RunContext:
         return self
@@ -103,6 +114,11 @@ def _blame(scenario: Scenario) -> Path:
 
 def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace:
     """Runs every step of ``scenario`` on ``backend``; never raises for bad guests."""
+    if isinstance(backend, ExternalBackend):
+        # Imported here: the external run builds on this module's context and limits.
+        from harness.execute.runners.external_run import run_external
+
+        return run_external(ctx, backend, scenario)
     modules: dict[str, str] = {}
     timeout = ctx.step_timeout_s(scenario)
     try:

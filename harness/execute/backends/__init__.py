@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from harness.execute.backends.base import Backend
+from harness.execute.backends.jco import JcoBackend
 from harness.execute.backends.pseudo import PseudoBackend, PseudoReuseBackend
 from harness.execute.backends.pseudo_tagged import PseudoTaggedBackend
 from harness.execute.backends.real import RealBackend
@@ -14,7 +15,7 @@ ENTRY_POINT_GROUP = "handle_compat.backends"
 #: The shipped backends, also declared as entry points; listed here so the
 #: harness works from a source checkout that was never installed.
 BUILTIN: dict[str, type[Backend]] = {
-    b.name: b for b in (PseudoBackend, PseudoReuseBackend, PseudoTaggedBackend, RealBackend)
+    b.name: b for b in (PseudoBackend, PseudoReuseBackend, PseudoTaggedBackend, RealBackend, JcoBackend)
 }
 
 

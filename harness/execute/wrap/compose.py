@@ -31,6 +31,8 @@ def wrap_scenario(
     scenario: Scenario,
     cores: dict[str, CoreModule],
     sites: SiteTable | None = None,
+    *,
+    inline_cores: bool = False,
 ) -> str:
     """The outer component text for ``scenario`` under ``model``.
 
@@ -39,6 +41,9 @@ def wrap_scenario(
     instantiates the very same bytes) and each host interface a guest needs that
     no other guest provides; it exports each guest's driver as ``<name>-run``.
     With ``sites``, every guest records its op log (``wrap.oplog``), interned in ``sites``.
+    ``inline_cores``: each core module is defined in place, as an empty ``(core module $m.<name>)`` that
+    ``wrap.inline.with_core_modules`` fills with the module's bytes, for runtimes that cannot take core
+    modules as imports (jco); the rest of the text is unchanged.
     """
     wrapper = GuestWrapper(wit, model)
     guests: dict[str, WrappedGuest] = {}
@@ -59,7 +64,11 @@ def wrap_scenario(
     host_imported: set[str] = set()
     for spec in scenario.components:
         guest = guests[spec.name]
-        imports.append(f"(import {quote(core_import_name(spec.name))} {cores[spec.name].type_wat(f'$m.{spec.name}')})")
+        if inline_cores:
+            imports.append(f"(core module $m.{spec.name})")
+        else:
+            core_type = cores[spec.name].type_wat(f"$m.{spec.name}")
+            imports.append(f"(import {quote(core_import_name(spec.name))} {core_type})")
         withs = [f'(with "core" (core module $m.{spec.name}))']
         provided = {wit.interface(short).qualified: provider for short, provider in spec.imports.items()}
         for qualified in guest.imports:
