@@ -673,9 +673,35 @@ def section_f(repeat: int) -> list[Row]:
     return rows
 
 
+def section_g(repeat: int) -> list[Row]:
+    """jco next to wasmtime: wall time per scenario of a whole run (jco works in its own Node process,
+    so this process's CPU time says nothing), warm cache and without one (jco then transpiles each component)."""
+    rows = []
+    with _suite_copy(lambda name: name.startswith("runaway-")) as guests, tempfile.TemporaryDirectory() as scratch:
+        count = len(load_all(guests)[0])
+        candidates: dict[str, Callable[[], object]] = {}
+        for backend in ("real", "jco"):
+            warm = Path(scratch) / f"warm-{backend}"
+            _suite_in_process(guests, backend, warm, True)
+            candidates[f"warm-{backend}"] = functools.partial(_suite_in_process, guests, backend, warm, True)
+            candidates[f"nocache-{backend}"] = functools.partial(_suite_in_process, guests, backend, None, True)
+        best = _rounds(candidates, repeat)
+        for label in ("warm", "nocache"):
+            jco, real = best[f"{label}-jco"], best[f"{label}-real"]
+            rows.append(
+                Row(
+                    "g",
+                    f"jco vs real, per scenario, {'warm cache' if label == 'warm' else 'no cache'} ({count} scenarios)",
+                    f"{jco.wall / count * 1000:.1f} ms vs {real.wall / count * 1000:.1f} ms",
+                    f"{jco.wall / real.wall:.1f}x (wall)",
+                )
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--only", default="a,c,d,e,f", help="sections to run (a includes b)")
+    parser.add_argument("--only", default="a,c,d,e,f,g", help="sections to run (a includes b)")
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds per figure (best of)")
     parser.add_argument("--sizes", default="10,100,1000", help="synthetic suite sizes for d (three: linearity check)")
     args = parser.parse_args(argv)
@@ -693,6 +719,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += section_e(max(1, args.repeat // 2))
     if "f" in sections:
         rows += section_f(args.repeat)
+    if "g" in sections:
+        rows += section_g(args.repeat)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(render(rows))
