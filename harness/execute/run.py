@@ -126,7 +126,7 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
         cores = {name: core for name, (core, _) in compiled.items()}
         modules.update((name, core.sha256) for name, core in cores.items())
         sites = SiteTable() if ctx.oplog else None
-        text = wrap_scenario(ctx.wit, backend.model, scenario, cores, sites)
+        text = wrap_scenario(ctx.wit, backend.model, scenario, cores, sites, backend.routes_peer_handles)
         component = ctx.component(text, _blame(scenario))
         run = _Instance(ctx, backend, scenario, compiled, component, sites is not None)
         host, store, instance = run.host, run.store, run.instance

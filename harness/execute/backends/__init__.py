@@ -9,13 +9,23 @@ from harness.execute.backends.jco import JcoBackend
 from harness.execute.backends.pseudo import PseudoBackend, PseudoReuseBackend
 from harness.execute.backends.pseudo_tagged import PseudoTaggedBackend
 from harness.execute.backends.real import RealBackend
+from harness.execute.backends.spec import SpecBackend, SpecPerTypeBackend
 from harness.model.errors import InputError
 
 ENTRY_POINT_GROUP = "handle_compat.backends"
 #: The shipped backends, also declared as entry points; listed here so the
 #: harness works from a source checkout that was never installed.
 BUILTIN: dict[str, type[Backend]] = {
-    b.name: b for b in (PseudoBackend, PseudoReuseBackend, PseudoTaggedBackend, RealBackend, JcoBackend)
+    b.name: b
+    for b in (
+        PseudoBackend,
+        PseudoReuseBackend,
+        PseudoTaggedBackend,
+        RealBackend,
+        SpecBackend,
+        SpecPerTypeBackend,
+        JcoBackend,
+    )
 }
 
 

@@ -48,6 +48,9 @@ class Backend(ABC):
     #: Backend whose expectations apply where a manifest names none for this one.
     expectations_from: ClassVar[str | None] = None
     summary: ClassVar[str] = ""
+    #: Under the pseudo model: every handle crossing between guests goes through the host's
+    #: ``route-*`` functions, for backends whose tables are per component (``spec``).
+    routes_peer_handles: ClassVar[bool] = False
 
     @abstractmethod
     def define_host(self, linker: Linker, wit: WitPackage, scenario: Scenario, host: StreamHost) -> None:

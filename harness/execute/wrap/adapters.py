@@ -198,3 +198,78 @@ def pseudo_drop_adapter(ident: str, take: str, dtor: str) -> list[str]:
         f'(core instance {ident} (instantiate {ident}-m (with "" (instance'
         f' (export "take" (func {take})) (export "dtor" (func {dtor}))))))',
     ]
+
+
+def route_slots(wit: WitPackage, types: TypeWriter, fn: Function) -> tuple[list[tuple[int, str, str]], str | None]:
+    """Where ``fn`` carries handles at top level: (core position, ``own``/``borrow``, resource) per
+    parameter, and the resource of an ``own`` result (None when the result is no handle)."""
+
+    def handle(ref: object) -> tuple[str, str] | None:
+        kind = wit.kind(ref)  # type: ignore[arg-type]
+        while isinstance(kind, dict) and "type" in kind and not isinstance(kind["type"], str):
+            kind = wit.kind(kind["type"])
+        if not (isinstance(kind, dict) and "handle" in kind):
+            return None
+        ((mode, target),) = kind["handle"].items()
+        return mode, wit.type_name(wit.resolve_alias(target)) or ""
+
+    slots, position = [], 0
+    for param in fn.params:
+        found = handle(param.type)
+        if found is not None:
+            slots.append((position, *found))
+        position += types.flat_width(param.type)
+    result = None if fn.result is None else handle(fn.result)
+    return slots, None if result is None else result[1]
+
+
+def peer_route_adapter(
+    ident: str, func: CoreFunc, slots: list[tuple[int, str, str]], result: str | None, callee: int, target: str
+) -> list[str]:
+    """A core instance ``ident`` between a guest and its lowered import of a peer's function (routed models).
+
+    Every handle crossing goes through the caller's table instance: ``route-begin`` opens the
+    call, each ``own`` parameter is moved (``route-give-<r>``: lifted from the caller's table,
+    lowered into the callee's) and each ``borrow`` lent (``route-lend-<r>``) in parameter order,
+    the call runs, ``route-end`` closes it (the callee's borrows must be dropped; the caller's
+    lends come back), and an ``own`` result is moved back (``route-take-<r>``). ``callee`` is the
+    peer's position in the scenario; ``target`` the lowered function.
+    """
+    own_result = result is not None and func.results == ("i32",)
+    resources = sorted({(mode, r) for _, mode, r in slots} | ({("take", result)} if own_result and result else set()))
+    verb = {"own": "give", "borrow": "lend", "take": "take"}
+    imports = [
+        '(import "" "begin" (func $begin (param i32)))',
+        '(import "" "end" (func $end (param i32)))',
+        *(f'(import "" "{verb[m]}-{r}" (func ${verb[m]}-{r} (param i32 i32) (result i32)))' for m, r in resources),
+    ]
+    by_position = {position: (mode, r) for position, mode, r in slots}
+    args = []
+    for position in range(len(func.params)):
+        arg = f"(local.get {position})"
+        if position in by_position:
+            mode, r = by_position[position]
+            arg = f"(call ${verb[mode]}-{r} (i32.const {callee}) {arg})"
+        args.append(arg)
+    call = f"(call $f {' '.join(args)})"
+    body = [f"(call $begin (i32.const {callee}))"]
+    if func.results:
+        body += [f"(local.set $r {call})", f"(call $end (i32.const {callee}))"]
+        body.append(f"(call $take-{result} (i32.const {callee}) (local.get $r))" if own_result else "(local.get $r)")
+    else:
+        body += [call, f"(call $end (i32.const {callee}))"]
+    local = f" (local $r {func.results[0]})" if func.results else ""
+    lowered = [
+        f'(core func {ident}-begin (canon lower (func $table "route-begin")))',
+        f'(core func {ident}-end (canon lower (func $table "route-end")))',
+        *(f'(core func {ident}-{verb[m]}-{r} (canon lower (func $table "route-{verb[m]}-{r}")))' for m, r in resources),
+    ]
+    withs = [f'(export "f" (func {target}))', f'(export "begin" (func {ident}-begin))']
+    withs += [f'(export "end" (func {ident}-end))']
+    withs += [f'(export "{verb[m]}-{r}" (func {ident}-{verb[m]}-{r}))' for m, r in resources]
+    return [
+        *lowered,
+        f"(core module {ident}-m (type $f {func.wat()}) {' '.join(imports)}"
+        f' (import "" "f" (func $f (type $f))) (func (export "f") (type $f){local} {" ".join(body)}))',
+        f'(core instance {ident} (instantiate {ident}-m (with "" (instance {" ".join(withs)}))))',
+    ]

@@ -31,6 +31,7 @@ def wrap_scenario(
     scenario: Scenario,
     cores: dict[str, CoreModule],
     sites: SiteTable | None = None,
+    routed: bool = False,
     *,
     inline_cores: bool = False,
 ) -> str:
@@ -41,11 +42,13 @@ def wrap_scenario(
     instantiates the very same bytes) and each host interface a guest needs that
     no other guest provides; it exports each guest's driver as ``<name>-run``.
     With ``sites``, every guest records its op log (``wrap.oplog``), interned in ``sites``.
+    ``routed`` (pseudo model): handles crossing between guests go through the caller's table instance.
     ``inline_cores``: each core module is defined in place, as an empty ``(core module $m.<name>)`` that
     ``wrap.inline.with_core_modules`` fills with the module's bytes, for runtimes that cannot take core
     modules as imports (jco); the rest of the text is unchanged.
     """
-    wrapper = GuestWrapper(wit, model)
+    wrapper = GuestWrapper(wit, model, routed)
+    positions = {spec.name: number for number, spec in enumerate(scenario.components)}
     guests: dict[str, WrappedGuest] = {}
     for spec in scenario.components:
         log = None
@@ -53,7 +56,8 @@ def wrap_scenario(
             providers = {wit.interface(short).qualified: provider for short, provider in spec.imports.items()}
             log = GuestLog(wit, sites, spec.name, providers)
         provider_dtors = _provider_dtors(wit, spec.imports, cores)
-        guests[spec.name] = wrapper.wrap(spec.name, cores[spec.name], provider_dtors, log)
+        peers = {wit.interface(s).qualified: positions[p] for s, p in spec.imports.items() if p in positions}
+        guests[spec.name] = wrapper.wrap(spec.name, cores[spec.name], provider_dtors, log, peers)
     from_guests = {wit.interface(short).qualified for short in PEER_INTERFACES if wit.find_interface(short)}
     driver = wit.find_interface("driver")
     imports, body = ["(component $outer"], []
@@ -95,7 +99,8 @@ def wrap_scenario(
             withs.append(f"(with {quote(DESTRUCTORS)} (instance $h.{recorders}))")
         if model is HandleModel.PSEUDO:
             table = f"{spec.name}-table"
-            imports.append(f"(import {quote(table)} (instance $h.{table} {wrapper.interfaces.pseudo_table_type()}))")
+            table_type = wrapper.interfaces.pseudo_table_type(wrapper.routed)
+            imports.append(f"(import {quote(table)} (instance $h.{table} {table_type}))")
             withs.append(f"(with {quote(PSEUDO_TABLE)} (instance $h.{table}))")
         if sites is not None:
             withs.append(f"(with {quote(OPLOG_IMPORT)} (instance $oplog))")

@@ -8,6 +8,7 @@ into component exports, following the canonical ABI's naming (``iface#func``,
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.execute.core import CoreFunc, CoreImport, CoreModule
@@ -17,9 +18,11 @@ from harness.execute.wrap.adapters import (
     fill_destructors,
     fill_stubs,
     indirect_stubs,
+    peer_route_adapter,
     pseudo_borrow_adapter,
     pseudo_borrow_slots,
     pseudo_drop_adapter,
+    route_slots,
 )
 from harness.execute.wrap.interfaces import InterfaceWriter
 from harness.execute.wrap.names import DESTRUCTORS, PSEUDO_TABLE, dtor_export_name, pseudo_dtor_name, quote
@@ -47,9 +50,12 @@ class WrappedGuest:
 class GuestWrapper:
     """Wraps one core module for one handle model."""
 
-    def __init__(self, wit: WitPackage, model: HandleModel) -> None:
+    def __init__(self, wit: WitPackage, model: HandleModel, routed: bool = False) -> None:
+        """``routed`` (pseudo model only): every handle crossing between guests goes through the
+        caller's table instance (``peer_route_adapter``), for backends that keep a table per component."""
         self.wit = wit
         self.model = model
+        self.routed = routed and model is HandleModel.PSEUDO
         self.types = TypeWriter(wit, model)
         self.interfaces = InterfaceWriter(wit, model, self.types)
 
@@ -80,11 +86,13 @@ class GuestWrapper:
         core: CoreModule,
         provider_dtors: frozenset[tuple[str, str]] = frozenset(),
         log: GuestLog | None = None,
+        peers: Mapping[str, int] | None = None,
     ) -> WrappedGuest:
         """The nested component ``$C-<name>`` wrapping ``core``; with ``log``, recording its op log.
 
         ``provider_dtors``: (interface, resource) pairs this guest imports from a guest
         that defines a destructor for them; under pseudo its drops run that destructor.
+        ``peers``: when routed, the position in the scenario of the guest providing each imported interface.
         """
         imported, exported = self.guest_interfaces(core)
         used_by_exports = [dep for q in exported for dep in self.interfaces.uses(self.wit.interface(q))]
@@ -108,7 +116,8 @@ class GuestWrapper:
             )
             self.interfaces.import_interface(lines, iface, qualified, f"$i.{qualified}", comp, scope, extra)
         if self.model is HandleModel.PSEUDO:
-            lines.append(f"(import {quote(PSEUDO_TABLE)} (instance $table {self.interfaces.pseudo_table_type()}))")
+            table_type = self.interfaces.pseudo_table_type(self.routed)
+            lines.append(f"(import {quote(PSEUDO_TABLE)} (instance $table {table_type}))")
         if own_dtors:
             resources = [r for _, r in own_dtors]
             lines.append(
@@ -126,7 +135,7 @@ class GuestWrapper:
         lines.append(f'(import "core" {core.type_wat("$core")})')
         if log is not None:
             lines.append(log.append_func())
-        lines.extend(self._core_instance(core, scope, drop_adapters, log))
+        lines.extend(self._core_instance(core, scope, drop_adapters, log, peers or {}))
         if own_dtors:
             lines.extend(fill_destructors([dtor_export_name(q, r) for q, r in own_dtors]))
         lines.extend(self._exports(core, exported, scope, {r for _, r in own_resources}, own_dtors, log))
@@ -177,7 +186,12 @@ class GuestWrapper:
         return f"(canon resource.{action} {ident})"
 
     def _core_instance(
-        self, core: CoreModule, scope: Scope, drop_adapters: dict[tuple[str, str], str], log: GuestLog | None = None
+        self,
+        core: CoreModule,
+        scope: Scope,
+        drop_adapters: dict[tuple[str, str], str],
+        log: GuestLog | None = None,
+        peers: Mapping[str, int] | None = None,
     ) -> list[str]:
         """Instantiates the guest core module with its imports lowered through stubs."""
         lines: list[str] = []
@@ -214,13 +228,32 @@ class GuestWrapper:
         lines.append(f"(core instance $g (instantiate $core {' '.join(instances)}))")
         if lowered:
             options = " ".join([*self._memory_options(core), "string-encoding=utf8"])
-            for number, target, _ in lowered:
-                lines.append(f"(core func $l{number} (canon lower {target} {options}))")
+            routes = self._routes(functions, peers or {})
+            for number, target, func in lowered:
+                raw = f"$lr{number}" if number in routes else f"$l{number}"
+                lines.append(f"(core func {raw} (canon lower {target} {options}))")
+                if number in routes:
+                    slots, result, callee = routes[number]
+                    lines.extend(peer_route_adapter(f"$rt{number}", func, slots, result, callee, raw))
+                    lines.append(f'(alias core export $rt{number} "f" (core func $l{number}))')
             if log is not None:
                 log_lines, logged = log.lowered(functions, '$g "memory"' if core.export("memory") else None)
                 lines.extend(log_lines)
             lines.extend(fill_stubs([(logged.get(f"$l{number}", f"$l{number}"), func) for number, _, func in lowered]))
         return lines
+
+    def _routes(
+        self, functions: list[tuple[int, CoreImport, Function]], peers: Mapping[str, int]
+    ) -> dict[int, tuple[list[tuple[int, str, str]], str | None, int]]:
+        """Lowered imports of a peer's functions that carry handles, when routed: their handle slots and callee."""
+        routes = {}
+        for number, imp, fn in functions:
+            if not self.routed or imp.module not in peers:
+                continue
+            slots, result = route_slots(self.wit, self.types, fn)
+            if slots or result is not None:
+                routes[number] = (slots, result, peers[imp.module])
+        return routes
 
     @staticmethod
     def _memory_options(core: CoreModule) -> list[str]:
@@ -265,7 +298,8 @@ class GuestWrapper:
                 inner = logged.get(core_name, f'$g "{core_name}"')
                 source = f"(core func {inner})"
                 slots = []
-                if self.model is HandleModel.PSEUDO:
+                if self.model is HandleModel.PSEUDO and not self.routed:
+                    # Routed, the caller's route already lent the borrow (or handed the rep) into this table.
                     slots = pseudo_borrow_slots(self.wit, self.types, fn, own_names)
                 if slots:
                     adapter = f"$ad.{qualified}.{number}"

@@ -8,6 +8,10 @@ from harness.model.errors import InputError
 from harness.model.vocabulary import HandleModel
 from harness.model.wit import Interface, WitPackage
 
+#: What a routed handle crossing does (``route-<verb>-<resource>``): move an own to the callee,
+#: lend a borrow to it, move an own result back.
+ROUTE_VERBS = ("give", "lend", "take")
+
 
 class InterfaceWriter:
     """Spells interfaces as instance types and imports them into a component."""
@@ -100,16 +104,28 @@ class InterfaceWriter:
             lines.append(f"(alias export {var} {quote(name)} (type {ident}))")
             scope.ids[index] = ident
 
-    def pseudo_table_type(self) -> str:
-        """The host instance serving ``[resource-*]`` intrinsics over the global table."""
+    def pseudo_table_type(self, routed: bool = False) -> str:
+        """The host instance serving ``[resource-*]`` intrinsics over the global table.
+
+        ``routed``: also the functions every handle crossing between guests goes through
+        (``adapters.peer_route_adapter``), for models whose tables the harness keeps per component.
+        """
         funcs = []
         for _, name in self.wit.resources():
             funcs.append(f'(export "resource-new-{name}" (func (param "rep" u32) (result u32)))')
             funcs.append(f'(export "resource-rep-{name}" (func (param "handle" u32) (result u32)))')
             funcs.append(f'(export "resource-drop-{name}" (func (param "handle" u32)))')
             funcs.append(f'(export "resource-take-{name}" (func (param "handle" u32) (result s64)))')
+            if routed:
+                for verb in ROUTE_VERBS:
+                    funcs.append(
+                        f'(export "route-{verb}-{name}" (func (param "callee" u32) (param "handle" u32) (result u32)))'
+                    )
         funcs.append('(export "borrow-begin" (func (param "handle" u32)))')
         funcs.append('(export "borrow-end" (func))')
+        if routed:
+            funcs.append('(export "route-begin" (func (param "callee" u32)))')
+            funcs.append('(export "route-end" (func (param "callee" u32)))')
         return " ".join(funcs)
 
     @staticmethod
