@@ -52,7 +52,7 @@ def test_spec_and_real_agree(traces: dict[str, dict[str, Trace]], name: str) -> 
     assert [_observed(s) for s in spec.steps] == [_observed(s) for s in real.steps]
 
 
-@pytest.mark.parametrize("backend", ["spec"])
+@pytest.mark.parametrize("backend", ["spec", "spec-per-type"])
 @pytest.mark.parametrize("name", NAMES)
 def test_every_scenario_meets_its_expectations(traces: dict[str, dict[str, Trace]], backend: str, name: str) -> None:
     scenario = next(s for s in SCENARIOS if s.name == name)
