@@ -1,10 +1,11 @@
 """The conformance gate: expected outcomes per backend, declared divergences per pair.
 
 The baseline is the manifests themselves: each step's ``expect.<backend>`` and
-the scenario's ``diverges`` list (the categories intended between a pseudo-handle
-backend and a real-handle one). A reviewed change to a manifest is a reviewed
-change to the baseline. The gate passes when every backend matched its
-expectations and the observed divergences equal the declared ones.
+the scenario's ``diverges`` declarations (the categories intended between each
+backend and ``real``). A reviewed change to a manifest is a reviewed change to the
+baseline. Any number of backends are judged at once, each against one reference
+backend; the gate passes when every backend matched its expectations and, for each
+pair, the observed divergences equal the declared ones.
 """
 
 from __future__ import annotations
@@ -74,15 +75,71 @@ class GateResult:
         return [v for v in self.verdicts if not v.passed]
 
 
-def declared_divergences(scenario: Scenario, left: BackendFacts, right: BackendFacts) -> tuple[str, ...] | None:
-    """What the manifest declares for this pair.
+@dataclass(frozen=True)
+class GateMatrix:
+    """Several backends, each judged against one reference: one GateResult per backend."""
 
-    ``diverges`` speaks of a pseudo-handle backend against a real-handle one; two
-    backends of the same model are held to their per-backend expectations only.
+    reference: str
+    #: One per compared backend, in the order given: ``left`` the backend, ``right`` the reference.
+    pairs: tuple[GateResult, ...]
+    unloadable: tuple[Unloadable, ...] = field(default=())
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        return tuple(pair.left for pair in self.pairs)
+
+    @property
+    def passed(self) -> bool:
+        return not self.unloadable and all(pair.passed for pair in self.pairs)
+
+    @property
+    def failed_scenarios(self) -> list[str]:
+        """Scenarios that fail on at least one pair, in the order they were judged."""
+        failed = {v.scenario for pair in self.pairs for v in pair.failures}
+        return [v.scenario for v in self.pairs[0].verdicts if v.scenario in failed] if self.pairs else []
+
+
+def declared_against_real(scenario: Scenario, backend: str, registry: Mapping[str, BackendFacts]) -> tuple[str, ...]:
+    """The categories intended between ``backend`` and ``real``, following each backend's fallback.
+
+    The manifest's ``diverges.<backend>`` (plain ``diverges`` for ``pseudo``; ``real`` is the
+    same as itself); where it names none, the declaration of the backend's ``diverges_from``,
+    else of its ``expectations_from`` (a backend expected to behave like another diverges like
+    it), chained; a backend with neither, or a chain that loops, is held to "no divergence
+    from real".
     """
-    if left.model is right.model:
-        return None
-    return scenario.diverges
+    seen: set[str] = set()
+    name: str | None = backend
+    while name is not None and name not in seen:
+        declared = scenario.declared_against_real(name)
+        if declared is not None:
+            return declared
+        seen.add(name)
+        facts = registry.get(name)
+        name = None if facts is None else (facts.diverges_from or facts.expectations_from)
+    return ()
+
+
+def declared_divergences(
+    scenario: Scenario,
+    left: BackendFacts,
+    right: BackendFacts,
+    registry: Mapping[str, BackendFacts] | None = None,
+) -> tuple[str, ...] | None:
+    """What the manifest declares for this pair; None when it cannot say.
+
+    Declarations speak against ``real``. When one side is declared the same as ``real``,
+    the pair is declared what the other side is; when both are declared to diverge from
+    ``real`` (two pseudo-handle tables, say), nothing follows for the pair, and the two
+    are held to their per-backend expectations only.
+    """
+    known = {left.name: left, right.name: right, **(registry or {})}
+    ours, theirs = (declared_against_real(scenario, side.name, known) for side in (left, right))
+    if not theirs:
+        return ours
+    if not ours:
+        return theirs
+    return None
 
 
 def unloadable_scenario(error: InputError) -> Unloadable:
@@ -139,31 +196,74 @@ def evaluate(
     right_set: TraceSet,
     paths: tuple[Path, Path],
     load_errors: Sequence[InputError] = (),
+    registry: Mapping[str, BackendFacts] | None = None,
 ) -> GateResult:
     """Checks both trace sets against the manifests; raises InputError on unusable input.
 
     ``load_errors`` are the manifests that did not load: the others are still
-    judged, and the result does not pass.
+    judged, and the result does not pass. ``registry``: every registered backend by
+    name, to follow declaration fallbacks through backends not in the pair.
+    """
+    matrix = evaluate_all(
+        scenarios,
+        (left,),
+        right,
+        {left.name: left_set, right.name: right_set},
+        {left.name: paths[0], right.name: paths[1]},
+        load_errors,
+        registry,
+    )
+    return matrix.pairs[0]
+
+
+def evaluate_all(
+    scenarios: Sequence[Scenario],
+    backends: Sequence[BackendFacts],
+    reference: BackendFacts,
+    sets: Mapping[str, TraceSet],
+    paths: Mapping[str, Path],
+    load_errors: Sequence[InputError] = (),
+    registry: Mapping[str, BackendFacts] | None = None,
+) -> GateMatrix:
+    """Checks every backend's trace set against the manifests and each against ``reference``'s.
+
+    ``sets`` and ``paths`` hold each backend's traces and their file by name (the
+    reference's too). Raises InputError on unusable input, naming the file.
     """
     unloadable = tuple(unloadable_scenario(error) for error in load_errors)
-    check_trace_sets(scenarios, left_set, right_set, paths, {u.scenario for u in unloadable})
-    verdicts = []
-    for scenario in scenarios:
-        lt, rt = left_set.traces[scenario.name], right_set.traces[scenario.name]
-        _check_steps(scenario, lt, paths[0])
-        _check_steps(scenario, rt, paths[1])
-        mismatches = {
-            left.name: tuple(check(scenario, lt, left.name, left.expectations_from)),
-            right.name: tuple(check(scenario, rt, right.name, right.expectations_from)),
-        }
-        declared = declared_divergences(scenario, left, right)
-        verdicts.append(ScenarioVerdict(scenario.name, mismatches, diff_traces(lt, rt), declared))
-    return GateResult(left.name, right.name, tuple(verdicts), unloadable)
+    skipped = {u.scenario for u in unloadable}
+    known: dict[str, BackendFacts] = {**(registry or {}), reference.name: reference}
+    known.update((b.name, b) for b in backends)
+    names = [reference.name, *(b.name for b in backends if b.name != reference.name)]
+    for name in names[1:]:
+        check_trace_sets(scenarios, sets[name], sets[reference.name], (paths[name], paths[reference.name]), skipped)
+    mismatches: dict[str, dict[str, tuple[Mismatch, ...]]] = {}
+    for name in names:
+        facts = known[name]
+        for scenario in scenarios:
+            trace = sets[name].traces[scenario.name]
+            _check_steps(scenario, trace, paths[name])
+            found = check(scenario, trace, name, facts.expectations_from)
+            mismatches.setdefault(scenario.name, {})[name] = tuple(found)
+    pairs = []
+    for backend in (known[name] for name in names[1:]):
+        verdicts = []
+        for scenario in scenarios:
+            lt, rt = sets[backend.name].traces[scenario.name], sets[reference.name].traces[scenario.name]
+            by_backend = mismatches[scenario.name]
+            pair_mismatches = {backend.name: by_backend[backend.name], reference.name: by_backend[reference.name]}
+            declared = declared_divergences(scenario, backend, reference, known)
+            verdicts.append(ScenarioVerdict(scenario.name, pair_mismatches, diff_traces(lt, rt), declared))
+        pairs.append(GateResult(backend.name, reference.name, tuple(verdicts), unloadable))
+    return GateMatrix(reference.name, tuple(pairs), unloadable)
 
 
-def describe_failure(verdict: ScenarioVerdict) -> list[str]:
-    """Readable lines for one failing scenario: expected, observed, first divergent step."""
-    lines = [f"FAIL {verdict.scenario}"]
+def describe_failure(verdict: ScenarioVerdict, pair: str = "") -> list[str]:
+    """Readable lines for one failing scenario: expected, observed, first divergent step.
+
+    ``pair`` (``pseudo-reuse vs real``) names the pair when several were judged.
+    """
+    lines = [f"FAIL {verdict.scenario}" + (f" ({pair})" if pair else "")]
     if not verdict.divergence_ok:
         declared = ", ".join(verdict.declared or ()) or "same"
         observed = ", ".join(verdict.observed) or "same"
@@ -190,58 +290,95 @@ def _first_divergence(diff: ScenarioDiff) -> dict[str, Any] | None:
     }
 
 
-def summary(result: GateResult) -> dict[str, Any]:
-    """The gate's machine-readable summary (schema in reports/README.md)."""
-    scenarios = [
-        {
-            "name": verdict.scenario,
-            "passed": verdict.passed,
-            "declared": None if verdict.declared is None else list(verdict.declared),
-            "observed": list(verdict.observed),
-            "first_divergence": _first_divergence(verdict.diff),
-            "mismatches": {b: [m.line() for m in ms] for b, ms in sorted(verdict.mismatches.items())},
-        }
-        for verdict in result.verdicts
-    ]
+def as_matrix(result: GateResult | GateMatrix) -> GateMatrix:
+    """A single pair's result as a matrix of one backend against its right-hand side."""
+    if isinstance(result, GateMatrix):
+        return result
+    return GateMatrix(result.right, (result,), result.unloadable)
+
+
+def _pair_entry(verdict: ScenarioVerdict) -> dict[str, Any]:
     return {
-        "format": SUMMARY_FORMAT,
-        "left": result.left,
-        "right": result.right,
-        "passed": result.passed,
-        "counts": {
-            "scenarios": len(result.verdicts),
-            "failed": len(result.failures),
-            "unloadable": len(result.unloadable),
-        },
-        "scenarios": scenarios,
-        "unloadable": [{"name": u.scenario, "error": u.error} for u in result.unloadable],
+        "passed": verdict.passed,
+        "declared": None if verdict.declared is None else list(verdict.declared),
+        "observed": list(verdict.observed),
+        "first_divergence": _first_divergence(verdict.diff),
     }
 
 
-def summary_json(result: GateResult) -> str:
+def summary(result: GateResult | GateMatrix) -> dict[str, Any]:
+    """The gate's machine-readable summary (schema in reports/README.md).
+
+    ``pairs`` holds each backend against the reference; the keys of the first pair
+    (``left``, ``declared``, ``observed``, ``first_divergence``) stay where a
+    single-pair summary has them.
+    """
+    matrix = as_matrix(result)
+    first = matrix.pairs[0]
+    failed = set(matrix.failed_scenarios)
+    scenarios = []
+    for index, verdict in enumerate(first.verdicts):
+        per_pair = {pair.left: pair.verdicts[index] for pair in matrix.pairs}
+        mismatches = {b: ms for v in per_pair.values() for b, ms in v.mismatches.items()}
+        scenarios.append(
+            {
+                "name": verdict.scenario,
+                **_pair_entry(verdict),
+                "passed": verdict.scenario not in failed,
+                "mismatches": {b: [m.line() for m in ms] for b, ms in sorted(mismatches.items())},
+                "pairs": {backend: _pair_entry(v) for backend, v in per_pair.items()},
+            }
+        )
+    return {
+        "format": SUMMARY_FORMAT,
+        "left": first.left,
+        "right": matrix.reference,
+        "reference": matrix.reference,
+        "backends": list(matrix.backends),
+        "passed": matrix.passed,
+        "counts": {
+            "scenarios": len(first.verdicts),
+            "failed": len(failed),
+            "unloadable": len(matrix.unloadable),
+        },
+        "pairs": {pair.left: {"passed": pair.passed, "failed": len(pair.failures)} for pair in matrix.pairs},
+        "scenarios": scenarios,
+        "unloadable": [{"name": u.scenario, "error": u.error} for u in matrix.unloadable],
+    }
+
+
+def summary_json(result: GateResult | GateMatrix) -> str:
     return json.dumps(summary(result), sort_keys=True, indent=1) + "\n"
 
 
-def junit_xml(result: GateResult) -> str:
-    """JUnit XML: one test case per scenario, so any CI system can show the gate.
+def _test_case(suite: ElementTree.Element, pair: GateResult, verdict: ScenarioVerdict) -> None:
+    classname = for_xml(f"handle-compat.gate.{pair.left}")
+    case = ElementTree.SubElement(suite, "testcase", classname=classname, name=for_xml(verdict.scenario))
+    if not verdict.passed:
+        lines = [for_xml(line) for line in describe_failure(verdict, f"{pair.left} vs {pair.right}")]
+        failure = ElementTree.SubElement(case, "failure", message=lines[1].strip() if len(lines) > 1 else "failed")
+        failure.text = "\n".join(lines)
+
+
+def junit_xml(result: GateResult | GateMatrix) -> str:
+    """JUnit XML: one test case per scenario and backend (class ``handle-compat.gate.<backend>``).
 
     Names, messages and trap causes pass through ``for_xml``: a character XML cannot hold
     (a guest can emit one in a tag) would make the whole file unreadable to the CI system.
     """
+    matrix = as_matrix(result)
+    compared = ", ".join(matrix.backends)
     suite = ElementTree.Element(
         "testsuite",
-        name=for_xml(f"handle-compat gate {result.left} vs {result.right}"),
-        tests=str(len(result.verdicts) + len(result.unloadable)),
-        failures=str(len(result.failures)),
-        errors=str(len(result.unloadable)),
+        name=for_xml(f"handle-compat gate {compared} vs {matrix.reference}"),
+        tests=str(sum(len(pair.verdicts) for pair in matrix.pairs) + len(matrix.unloadable)),
+        failures=str(sum(len(pair.failures) for pair in matrix.pairs)),
+        errors=str(len(matrix.unloadable)),
     )
-    for verdict in result.verdicts:
-        case = ElementTree.SubElement(suite, "testcase", classname="handle-compat.gate", name=for_xml(verdict.scenario))
-        if not verdict.passed:
-            lines = [for_xml(line) for line in describe_failure(verdict)]
-            failure = ElementTree.SubElement(case, "failure", message=lines[1].strip() if len(lines) > 1 else "failed")
-            failure.text = "\n".join(lines)
-    for unloadable in result.unloadable:
+    for pair in matrix.pairs:
+        for verdict in pair.verdicts:
+            _test_case(suite, pair, verdict)
+    for unloadable in matrix.unloadable:
         name, error = for_xml(unloadable.scenario), for_xml(unloadable.error)
         case = ElementTree.SubElement(suite, "testcase", classname="handle-compat.gate", name=name)
         ElementTree.SubElement(case, "error", message=error).text = error

@@ -30,6 +30,13 @@ MAX_MANIFEST_BYTES = 1 << 20
 MAX_STEP_TIMEOUT_MS = 60_000
 #: The ``expect.<name>`` key that applies to every backend without its own.
 ALL_BACKENDS = "all"
+#: The backend every divergence declaration speaks against: ``diverges.<name>`` lists the
+#: categories intended between backend ``name`` and this one.
+DECLARED_AGAINST = "real"
+#: The backend a plain ``diverges = [...]`` speaks of (the pair the project began with:
+#: the 2023 pseudo table against real handles), so manifests written before per-backend
+#: declarations load unchanged.
+PLAIN_DIVERGES = "pseudo"
 #: Bounds of ``run(op: u32, arg: s64) -> s64``, the driver export every step calls.
 U32 = (0, (1 << 32) - 1, "u32")
 S64 = (-(1 << 63), (1 << 63) - 1, "s64")
@@ -88,7 +95,7 @@ class Scenario:
     description: str
     components: tuple[ComponentSpec, ...]
     steps: tuple[Step, ...]
-    #: Divergence categories the scenario is declared to show between backends.
+    #: Divergence categories declared between ``pseudo`` and ``real`` (plain ``diverges`` or ``diverges.pseudo``).
     diverges: tuple[str, ...]
     teardown: Mapping[str, TeardownExpectation]
     #: Migration advice for guest authors, where behaviour must change.
@@ -96,6 +103,19 @@ class Scenario:
     spec_rule: str = ""
     #: Deadline of each guest call in this scenario; None: the run's default.
     step_timeout_ms: int | None = None
+    #: ``diverges.<backend>`` for every backend but ``pseudo``: categories intended against ``real``.
+    diverges_per_backend: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def declared_against_real(self, backend: str) -> tuple[str, ...] | None:
+        """What the manifest itself declares between ``backend`` and ``real``; None when it says nothing.
+
+        ``real`` is declared the same as itself; fallbacks between backends are the comparing layer's.
+        """
+        if backend == DECLARED_AGAINST:
+            return ()
+        if backend == PLAIN_DIVERGES:
+            return self.diverges
+        return self.diverges_per_backend.get(backend)
 
     def component(self, name: str) -> ComponentSpec:
         return next(c for c in self.components if c.name == name)
@@ -246,7 +266,7 @@ def load_scenario(directory: Path, backends: Collection[str] | None = None) -> S
     reader.keys(data, top_keys, "the manifest")
     components = _components(reader, directory, data)
     steps = _steps(reader, data, {c.name for c in components})
-    diverges = _diverges(reader, data)
+    diverges = _declarations(reader, data)
     teardown = _teardown(reader, data)
     return Scenario(
         name=directory.name,
@@ -259,7 +279,8 @@ def load_scenario(directory: Path, backends: Collection[str] | None = None) -> S
         step_timeout_ms=_step_timeout(reader, data),
         components=components,
         steps=steps,
-        diverges=tuple(sorted(diverges)),
+        diverges=diverges.pop(PLAIN_DIVERGES),
+        diverges_per_backend=diverges,
         teardown=teardown,
     )
 
@@ -299,24 +320,69 @@ def _toml_type(value: Any) -> str:
     return "a table" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
 
 
-def _diverges(reader: _Reader, data: Mapping[str, Any]) -> list[str]:
+def _declarations(reader: _Reader, data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """``diverges``: backend -> the categories intended between it and ``real``.
+
+    Either a list, which speaks of ``pseudo`` (as every manifest did before there were
+    more backends), or a table ``diverges.<backend> = [...]`` that must name ``pseudo``
+    too: that pair is the one every scenario is classified by. A table key must be a
+    registered backend (a typo would declare nothing), never ``real`` itself or ``all``.
+    """
+    if "diverges" not in data:
+        raise reader.fail("the manifest needs 'diverges' (a list, or diverges.<backend> = [...])", "the manifest")
+    raw = data["diverges"]
+    if isinstance(raw, list):
+        return {PLAIN_DIVERGES: _categories(reader, raw, "diverges", "diverges")}
+    if not isinstance(raw, dict):
+        message = f"the manifest: 'diverges' must be list (or diverges.<backend> = [...]), not {type(raw).__name__}"
+        raise reader.fail(message, "diverges")
+    declared = {}
+    for backend, categories in raw.items():
+        where, near = f"diverges.{backend}", _declaration_line(reader.text, backend)
+        if backend in (DECLARED_AGAINST, ALL_BACKENDS):
+            why = "the backend the declarations speak against" if backend == DECLARED_AGAINST else "not a backend"
+            raise InputError(reader.path, f"{where}: {backend!r} is {why}; name another backend", near)
+        if reader.backends is not None and backend not in reader.backends:
+            known = sorted(set(reader.backends) - {DECLARED_AGAINST})
+            message = f"{where}: unknown backend {backend!r} (known: {', '.join(known)})"
+            raise InputError(reader.path, message + _did_you_mean(backend, known), near)
+        if not isinstance(categories, list):
+            raise InputError(reader.path, f"{where} must be a list of category names", near)
+        declared[backend] = _categories(reader, categories, where, f"diverges.{backend}")
+    if PLAIN_DIVERGES not in declared:
+        message = f"diverges.{PLAIN_DIVERGES} is missing: every scenario declares what {PLAIN_DIVERGES} vs real shows"
+        raise reader.fail(f"{message} ([] for the same)", "diverges")
+    return declared
+
+
+def _declaration_line(text: str, backend: str) -> int | None:
+    """1-based line of ``diverges.<backend> =`` (or of ``<backend> =`` in a ``[diverges]`` table)."""
+    key = re.escape(backend)
+    pattern = re.compile(rf'^\s*(diverges\s*\.\s*)?("{key}"|{key})\s*=')
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.search(line):
+            return number
+    return _line_of(text, "diverges")
+
+
+def _categories(reader: _Reader, entries: list[Any], where: str, near: str) -> tuple[str, ...]:
     """The declared categories: each one the differ can report, and never ``other``.
 
     ``other`` means the differ could not explain a divergence; declaring it as
     intended would let every unexplained difference pass the gate.
     """
-    diverges: list[Any] = reader.get(data, "diverges", list, "the manifest")
+    line = _declaration_line(reader.text, near.partition(".")[2]) if "." in near else _line_of(reader.text, near)
     known = [c.value for c in Category if c is not Category.OTHER]
-    for entry in diverges:
+    for entry in entries:
         if not isinstance(entry, str):
-            raise reader.fail("diverges must be a list of category names", "diverges")
+            raise InputError(reader.path, f"{where} must be a list of category names", line)
         if entry == Category.OTHER:
-            message = "diverges: 'other' cannot be declared (it means the differ could not explain a divergence)"
-            raise reader.fail(f"{message}; find the cause, or declare the category it belongs to", "diverges")
+            message = f"{where}: 'other' cannot be declared (it means the differ could not explain a divergence)"
+            raise InputError(reader.path, f"{message}; find the cause, or declare the category it belongs to", line)
         if entry not in known:
-            message = f"diverges: unknown category {entry!r} (expected one of: {', '.join(known)})"
-            raise reader.fail(message + _did_you_mean(entry, known), "diverges")
-    return diverges
+            message = f"{where}: unknown category {entry!r} (expected one of: {', '.join(known)})"
+            raise InputError(reader.path, message + _did_you_mean(entry, known), line)
+    return tuple(sorted(entries))
 
 
 def _step_timeout(reader: _Reader, data: Mapping[str, Any]) -> int | None:

@@ -61,3 +61,6 @@ class BackendFacts(Protocol):
 
     @property
     def expectations_from(self) -> str | None: ...
+
+    @property
+    def diverges_from(self) -> str | None: ...

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
 
@@ -18,15 +18,16 @@ from harness.compare.baseline import update_declared
 from harness.compare.diff import EXPLANATIONS, diff_sets
 from harness.compare.expect import check, explain
 from harness.compare.gate import (
-    GateResult,
+    GateMatrix,
     check_trace_sets,
+    declared_against_real,
     describe_failure,
-    evaluate,
+    evaluate_all,
     junit_xml,
     summary_json,
     unloadable_scenario,
 )
-from harness.execute.backends import Backend, available, get_backend
+from harness.execute.backends import BUILTIN, Backend, available, get_backend
 from harness.execute.cache import CACHE_DIR_ENV, cache_dir_option, resolve_cache_dir
 from harness.execute.inputs import fingerprint
 from harness.execute.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
@@ -36,10 +37,11 @@ from harness.model.errors import InputError
 from harness.model.files import check_writable_folder, write_atomic
 from harness.model.paths import BUILTIN_GUESTS, reports_for, trace_path, wit_dir_for
 from harness.model.safe_text import for_terminal
-from harness.model.scenario import Scenario, load_all
+from harness.model.scenario import DECLARED_AGAINST, Scenario, load_all
 from harness.model.trace import TraceSet, merge
-from harness.model.vocabulary import Category
+from harness.model.vocabulary import BackendFacts, Category
 from harness.present import limit_options, report
+from harness.present.selection import Selection, parse_names, select
 
 EXIT_OK, EXIT_DIFFERS, EXIT_INPUT = 0, 1, 2
 #: What a shell reports for a process ended by SIGPIPE (128 + 13).
@@ -52,14 +54,17 @@ DESCRIPTION = (
 EPILOG = "exit codes: 0 all good, 1 behaviour differs from what is expected, 2 unusable input"
 #: What each subcommand's ``--help`` says first; REPORTS and GUESTS are the --reports and --guests folders.
 DESCRIPTIONS = {
-    "run": "Runs every scenario on one backend, prints one line per scenario (ok; FAIL with expected and observed; "
-    "ERROR) and writes the traces to REPORTS/traces/BACKEND.json.",
-    "diff": "Lines the two backends' traces up step by step (run both first) and prints, per scenario, where they "
-    "differ and why, what guest code sees and what to do instead, then the totals per category.",
-    "gate": "Checks both backends' traces against the manifests: each step's expect.<backend> and each scenario's "
-    "declared diverges; writes REPORTS/gate.json and REPORTS/gate.xml.",
-    "report": "Runs the scenarios on both backends where their traces are missing or stale, then writes "
-    "REPORTS/compat.html and REPORTS/compat.json; exits 0 once written, whatever the gate's verdict.",
+    "run": "Runs every scenario on each backend named (default: every shipped backend), prints one line per "
+    "scenario (ok; FAIL with expected and observed; ERROR) and writes the traces to REPORTS/traces/BACKEND.json.",
+    "diff": "Lines each backend's traces up with the reference's, step by step (run them first), and prints, per "
+    "scenario, where they differ and why, what guest code sees and what to do instead, then the totals per category "
+    "(default: every backend whose traces are in REPORTS, against real).",
+    "gate": "Checks each backend's traces against the manifests: each step's expect.<backend> and each scenario's "
+    "declared divergences from the reference (default: every shipped backend against real); writes "
+    "REPORTS/gate.json and REPORTS/gate.xml.",
+    "report": "Runs the scenarios on each backend where its traces are missing or stale (default: every shipped "
+    "backend and any other whose traces are in REPORTS), then writes REPORTS/compat.html and REPORTS/compat.json; "
+    "exits 0 once written, whatever the gate's verdict.",
     "catalog": "Prints the table of Canonical ABI handle rules with the scenarios that exercise each, from "
     "GUESTS/rules.toml; --write puts it into GUESTS/README.md.",
     "list": "Prints each scenario's name, the divergence categories it declares (or same) and its title.",
@@ -93,17 +98,24 @@ def _load_scenarios(guests: Path) -> tuple[list[Scenario], list[InputError]]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    backend = get_backend(args.backend)
+    backends = [get_backend(name) for name in args.selection.backends]
     scenarios, errors = _load_scenarios(args.guests)
     for error in errors:
         _say(f"error: {error}", err=True)
     selected = [s for s in scenarios if not args.k or args.k in s.name]
     with _run_context(args) as ctx:
-        status = _refresh_traces(args, ctx, backend, selected, if_stale=args.if_stale and not errors)
+        statuses = [
+            _refresh_traces(args, ctx, backend, selected, if_stale=args.if_stale and not errors) for backend in backends
+        ]
     if errors:
         _say(f"{len(errors)} scenario(s) could not be loaded")
         return EXIT_INPUT
-    return status
+    return max(statuses)
+
+
+def _registry() -> dict[str, BackendFacts]:
+    """Every registered backend by name, so declaration fallbacks can pass through backends not compared."""
+    return {name: backend() for name, backend in available().items()}
 
 
 def _run_context(args: argparse.Namespace) -> RunContext:
@@ -181,17 +193,27 @@ def _up_to_date(path: Path, inputs: str) -> bool:
         return False
 
 
-def _read_pair(args: argparse.Namespace) -> tuple[TraceSet, TraceSet, tuple[Path, Path]]:
-    paths = (trace_path(args.reports, args.left), trace_path(args.reports, args.right))
-    for path in paths:
+def _read_sets(args: argparse.Namespace, names: Sequence[str]) -> tuple[dict[str, TraceSet], dict[str, Path]]:
+    """Each backend's trace set and its file, by name; a missing file says how to make it."""
+    paths = {name: trace_path(args.reports, name) for name in names}
+    for path in paths.values():
         if not path.is_file():
             raise InputError(path, f"trace file missing: run `handle-compat run --backend {path.stem}` first")
-    return TraceSet.read(paths[0]), TraceSet.read(paths[1]), paths
+    return {name: TraceSet.read(path) for name, path in paths.items()}, paths
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    """Per scenario: same, or each divergence and each category's advice; then the totals."""
-    left, right, _ = _read_pair(args)
+    """Each backend against the reference: per scenario, same or each divergence and its advice; then the totals."""
+    selection: Selection = args.selection
+    sets, _ = _read_sets(args, selection.backends)
+    for backend in selection.compared:
+        if len(selection.compared) > 1:
+            _say(f"== {backend} vs {selection.reference}")
+        _diff_pair(sets[backend], sets[selection.reference])
+    return EXIT_OK
+
+
+def _diff_pair(left: TraceSet, right: TraceSet) -> None:
     diffs = diff_sets(left, right)
     for scenario_diff in diffs:
         if scenario_diff.same:
@@ -218,13 +240,12 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     seen = [c for d in diffs for c in d.categories]
     counts = ", ".join(f"{c.value} {seen.count(c.value)}" for c in Category if c.value in seen)
     _say(f"by category: {counts or 'none'}")
-    return EXIT_OK
 
 
 GATE_EXIT_CODES = "\n".join(
     (
         "exit codes:",
-        "  0  every scenario met its expectations on both backends and its declared divergences",
+        "  0  every scenario met its expectations on every backend and its declared divergences from the reference",
         "  1  some scenario did not; each is listed with expected, observed and the first divergent step"
         " (with --update-baseline: a scenario still fails its expectations, or a manifest was left unchanged)",
         "  2  unusable input: a manifest that does not load (the other scenarios are still judged and listed),"
@@ -249,7 +270,9 @@ def _add_gate_options(gate: argparse.ArgumentParser) -> None:
     gate.formatter_class = _LineKeepingHelpFormatter
     gate.epilog = GATE_EXIT_CODES
     gate.add_argument(
-        "--update-baseline", action="store_true", help="rewrite manifests' diverges from what was observed"
+        "--update-baseline",
+        action="store_true",
+        help="rewrite manifests' diverges (diverges.<backend> for each backend but pseudo) from what was observed",
     )
     gate.add_argument(
         "--step-timeout",
@@ -276,31 +299,45 @@ def _remake_command(args: argparse.Namespace, backend: str) -> str:
     return command
 
 
-def _check_current(args: argparse.Namespace, scenarios: Sequence[Scenario], sets: Sequence[TraceSet]) -> None:
+def _check_current(args: argparse.Namespace, scenarios: Sequence[Scenario], sets: Mapping[str, TraceSet]) -> None:
     """Refuses trace files made from other inputs than the current ones (``harness.execute.inputs``)."""
     limits = Limits.from_options(args.step_timeout, args.memory_limit)
     inputs = fingerprint(scenarios, wit_dir_for(args.guests), limits)
-    for backend, trace_set in zip((args.left, args.right), sets, strict=True):
+    for backend, trace_set in sets.items():
         if trace_set.inputs != inputs:
             made = "made from other guests, WIT files, limits, harness or wasmtime than the current ones"
             path = trace_path(args.reports, backend)
             raise InputError(path, f"stale traces ({made}): remake them with `{_remake_command(args, backend)}`")
 
 
-def _update_baseline(scenarios: Sequence[Scenario], result: GateResult) -> int:
-    """Rewrites the ``diverges`` lines; exit 1 while anything still fails or a manifest was left unchanged."""
+def _update_baseline(scenarios: Sequence[Scenario], result: GateMatrix, registry: Mapping[str, BackendFacts]) -> int:
+    """Rewrites the declarations against real; exit 1 while anything still fails or a manifest was left unchanged.
+
+    Each backend's declaration is written only where what it is held to (its own or its
+    fallback's) differs from what was observed.
+    """
+    if result.reference != DECLARED_AGAINST:
+        raise InputError(
+            "--update-baseline",
+            f"manifests declare divergences from {DECLARED_AGAINST}: pass --reference {DECLARED_AGAINST}",
+        )
     by_name = {s.name: s for s in scenarios}
     unchanged = 0
-    for verdict in result.verdicts:
-        if verdict.declared is not None:
-            update = update_declared(by_name[verdict.scenario], verdict.observed)
+    for pair in result.pairs:
+        for verdict in pair.verdicts:
+            scenario = by_name[verdict.scenario]
+            declared = declared_against_real(scenario, pair.left, registry)
+            update = update_declared(scenario, verdict.observed, pair.left, declared)
             if update:
                 _say(update.message)
                 unchanged += not update.written
-    failing = sorted(v.scenario for v in result.verdicts if any(v.mismatches.values()))
-    for name in failing:
-        verdict = next(v for v in result.verdicts if v.scenario == name)
-        for line in describe_failure(verdict):
+    several = len(result.pairs) > 1
+    failing = [(p, v) for p in result.pairs for v in p.verdicts if any(v.mismatches.get(p.left, ()))]
+    if result.pairs:
+        first = result.pairs[0]
+        failing += [(first, v) for v in first.verdicts if v.mismatches.get(first.right)]
+    for pair, verdict in failing:
+        for line in describe_failure(verdict, f"{pair.left} vs {pair.right}" if several else ""):
             if not line.startswith("  divergences"):
                 _say(line)
     if failing or unchanged:
@@ -309,27 +346,44 @@ def _update_baseline(scenarios: Sequence[Scenario], result: GateResult) -> int:
     return EXIT_OK
 
 
+def _evaluate(
+    args: argparse.Namespace, scenarios: Sequence[Scenario], errors: Sequence[InputError], check_current: bool
+) -> tuple[GateMatrix, dict[str, TraceSet], dict[str, Path], dict[str, BackendFacts]]:
+    """Every selected backend judged against the reference, from the trace files in --reports."""
+    selection: Selection = args.selection
+    registry = _registry()
+    sets, paths = _read_sets(args, selection.backends)
+    unloaded = {unloadable_scenario(e).scenario for e in errors}
+    reference = selection.reference
+    for backend in selection.compared:
+        check_trace_sets(scenarios, sets[backend], sets[reference], (paths[backend], paths[reference]), unloaded)
+    if check_current:
+        _check_current(args, scenarios, sets)
+    compared = [registry[name] for name in selection.compared]
+    result = evaluate_all(scenarios, compared, registry[reference], sets, paths, errors, registry)
+    return result, sets, paths, registry
+
+
 def _cmd_gate(args: argparse.Namespace) -> int:
-    """Judges both trace files against the manifests; a broken manifest is reported and the others still judged."""
+    """Judges every selected backend's traces; a broken manifest is reported and the others still judged."""
     scenarios, errors = _load_scenarios(args.guests)
     for error in errors:
         _say(f"error: {error}", err=True)
-    left, right = get_backend(args.left), get_backend(args.right)
-    left_set, right_set, paths = _read_pair(args)
-    check_trace_sets(scenarios, left_set, right_set, paths, {unloadable_scenario(e).scenario for e in errors})
-    _check_current(args, scenarios, (left_set, right_set))
-    result = evaluate(scenarios, left, right, left_set, right_set, paths, errors)
+    result, _, _, registry = _evaluate(args, scenarios, errors, check_current=True)
     if args.update_baseline:
-        status = _update_baseline(scenarios, result)
+        status = _update_baseline(scenarios, result, registry)
         return EXIT_INPUT if errors else status
     write_atomic(args.reports / "gate.json", summary_json(result))
     write_atomic(args.reports / "gate.xml", junit_xml(result))
-    for verdict in result.failures:
-        for line in describe_failure(verdict):
-            _say(line)
-    passed = len(result.verdicts) - len(result.failures)
+    several = len(result.pairs) > 1
+    for pair in result.pairs:
+        for verdict in pair.failures:
+            for line in describe_failure(verdict, f"{pair.left} vs {pair.right}" if several else ""):
+                _say(line)
     unloaded = f", {len(errors)} could not be loaded" if errors else ""
-    _say(f"{passed} passed, {len(result.failures)} failed{unloaded}: gate {result.left} vs {result.right}")
+    for pair in result.pairs:
+        passed = len(pair.verdicts) - len(pair.failures)
+        _say(f"{passed} passed, {len(pair.failures)} failed{unloaded}: gate {pair.left} vs {pair.right}")
     if errors:
         return EXIT_INPUT
     return EXIT_OK if result.passed else EXIT_DIFFERS
@@ -347,13 +401,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
         for error in errors:
             _say(f"error: {error}", err=True)
         return EXIT_INPUT
-    left, right = get_backend(args.left), get_backend(args.right)
+    backends = [get_backend(name) for name in args.selection.backends]
     with _run_context(args) as ctx:
-        statuses = [_refresh_traces(args, ctx, backend, scenarios, if_stale=True) for backend in (left, right)]
-    left_set, right_set, paths = _read_pair(args)
-    result = evaluate(scenarios, left, right, left_set, right_set, paths)
-    model = report.build(scenarios, result, left_set, right_set, (left.expectations_from, right.expectations_from))
-    html, data = report.render_html(model, report.generated_at(), paths[0].parent), report.to_json(model)
+        statuses = [_refresh_traces(args, ctx, backend, scenarios, if_stale=True) for backend in backends]
+    result, sets, paths, registry = _evaluate(args, scenarios, (), check_current=False)
+    fallbacks = {name: registry[name].expectations_from for name in sets}
+    model = report.build_matrix(scenarios, result, sets, fallbacks)
+    traces = paths[args.selection.reference].parent
+    html, data = report.render_html(model, report.generated_at(), traces), report.to_json(model)
     write_atomic(args.reports / "compat.json", data)
     write_atomic(args.reports / "compat.html", html)
     verdict = "passed" if result.passed else "failed"
@@ -392,8 +447,10 @@ def _cmd_backends(_args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handle-compat", description=DESCRIPTION, epilog=EPILOG)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run every scenario on one backend and write its traces")
-    run.add_argument("--backend", required=True, help="backend name (see `handle-compat backends`)")
+    run = commands.add_parser("run", help="run every scenario on some backends (default: every shipped one)")
+    run_backends = run.add_mutually_exclusive_group()
+    run_backends.add_argument("--backend", help="backend name (see `handle-compat backends`)")
+    run_backends.add_argument("--backends", type=parse_names, help="comma-separated backend names")
     run.add_argument("-k", default="", help="only scenarios whose name contains this")
     run.add_argument("--if-stale", action="store_true", help="skip when the trace file matches the current inputs")
     _add_common(run)
@@ -405,8 +462,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("report", "write reports/compat.html and compat.json (traces remade where stale)", _cmd_report),
     ):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--left", default="pseudo", help="backend on the left (default: pseudo)")
-        command.add_argument("--right", default="real", help="backend on the right (default: real)")
+        command.add_argument(
+            "--backends",
+            type=parse_names,
+            help="comma-separated backends, each compared with the reference (e.g. pseudo,pseudo-reuse,real)",
+        )
+        command.add_argument(
+            "--reference", default=None, help=f"backend the others are compared with (default: {DECLARED_AGAINST})"
+        )
+        command.add_argument("--left", default=None, help="one backend to compare (as --backends LEFT)")
+        command.add_argument("--right", default=None, help="the backend it is compared with (as --reference RIGHT)")
         _add_common(command)
         command.set_defaults(func=func)
         if name == "report":
@@ -426,8 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Commands that write into --reports, with the options naming the backends whose traces they write.
-_WRITES_REPORTS = {"run": ("backend",), "gate": (), "report": ("left", "right")}
+#: Commands that write into --reports, and whether they write the selected backends' trace files.
+_WRITES_REPORTS = {"run": True, "gate": False, "report": True}
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -435,8 +500,32 @@ def _check_outputs(args: argparse.Namespace) -> None:
     if args.command not in _WRITES_REPORTS or getattr(args, "update_baseline", False):
         return
     check_writable_folder(args.reports, "--reports")
-    for option in _WRITES_REPORTS[args.command]:
-        check_writable_folder(trace_path(args.reports, getattr(args, option)).parent, "--reports")
+    if _WRITES_REPORTS[args.command]:
+        for name in args.selection.backends:
+            check_writable_folder(trace_path(args.reports, name).parent, "--reports")
+
+
+def _select(args: argparse.Namespace) -> Selection:
+    """The backends a command works on, from its options and what is registered, shipped and traced."""
+    registered = list(available())
+    traced = [name for name in registered if trace_path(args.reports, name).is_file()]
+    reasons = {name: backend().unavailable() for name, backend in BUILTIN.items()}
+    unavailable = {name: str(why) for name, why in reasons.items() if why is not None}
+    selection = select(
+        args.command,
+        registered=registered,
+        shipped=list(BUILTIN),
+        traced=traced,
+        unavailable=unavailable,
+        backends=getattr(args, "backends", None),
+        backend=getattr(args, "backend", None),
+        reference=getattr(args, "reference", None),
+        left=getattr(args, "left", None),
+        right=getattr(args, "right", None),
+    )
+    for name, why in selection.skipped:
+        _say(f"note: {name} left out: it cannot run here ({why})", err=True)
+    return selection
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -445,6 +534,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "reports", False) is None:
         args.reports = reports_for(args.guests)
     try:
+        if args.command in ("run", "diff", "gate", "report"):
+            args.selection = _select(args)
         _check_outputs(args)
         status = int(args.func(args))
         # Output still buffered would otherwise meet a closed pipe at exit, outside this handler.

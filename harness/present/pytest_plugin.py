@@ -26,12 +26,14 @@ from harness.model.safe_text import for_terminal
 from harness.model.scenario import Scenario, load_all
 from harness.model.trace import Trace, merge
 from harness.present import limit_options
+from harness.present.selection import parse_names
 
 _TRACES = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
 _CONTEXT = pytest.StashKey[RunContext]()
 #: Backends by name, looked up once per session (the entry-point scan costs milliseconds).
 _BACKENDS = pytest.StashKey[dict[str, Backend]]()
 _WORKER_KEY = "handle_compat_traces"
+#: What a bare ``pytest`` runs: the pair the project began with; tox names every backend's env.
 DEFAULT_BACKENDS = ("pseudo", "real")
 
 
@@ -56,6 +58,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("handle-compat")
     group.addoption(
         "--backend", action="append", default=None, help="backend to run (repeatable; default: pseudo, real)"
+    )
+    group.addoption(
+        "--backends",
+        type=parse_names,
+        default=None,
+        help="comma-separated backends to run, as many --backend (e.g. pseudo,pseudo-reuse,real)",
     )
     group.addoption("--guests", type=Path, default=BUILTIN_GUESTS, help="folder of scenario folders")
     group.addoption(
@@ -88,7 +96,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _backends(config: pytest.Config) -> list[str]:
-    return list(config.getoption("backend") or DEFAULT_BACKENDS)
+    """``--backend`` and ``--backends`` together, in order, each once; neither: DEFAULT_BACKENDS."""
+    named = [*(config.getoption("backend") or ()), *(config.getoption("backends") or ())]
+    return list(dict.fromkeys(named)) or list(DEFAULT_BACKENDS)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,4 +1,4 @@
-"""The compatibility report: scenarios, two backends' traces and the gate, as one model.
+"""The compatibility report: scenarios, every backend's traces and the gate, as one model.
 
 ``build`` assembles plain frozen dataclasses from what the other modules already
 computed (manifests, traces, the differ's divergences, the gate's verdicts), so
@@ -31,7 +31,8 @@ from markupsafe import Markup
 
 from harness.compare.diff import EXPLANATIONS, Divergence
 from harness.compare.expect import Mismatch
-from harness.compare.gate import GateResult, ScenarioVerdict
+from harness.compare.gate import GateMatrix, GateResult, ScenarioVerdict, as_matrix
+from harness.compare.protects import ProtectsRow, protects
 from harness.model.scenario import Expectation, Scenario, Step
 from harness.model.trace import Event, Outcome, Status, StepTrace, Trace, TraceSet
 from harness.model.vocabulary import Category
@@ -103,12 +104,17 @@ class StepRow:
     op: int
     arg: int
     does: str
+    #: The first pair's two cells (``left`` the first compared backend, ``right`` the reference).
     left: RunCell
     right: RunCell
-    #: The divergence found at this step, if any.
+    #: The first pair's divergence at this step, if any.
     divergence: DivergenceView | None
-    #: True on the scenario's first divergent step, the one a reader starts from.
+    #: True on the first pair's first divergent step, the one a reader starts from.
     first: bool
+    #: Every backend's cell, by name, in the report's column order.
+    cells: Mapping[str, RunCell] = dataclasses.field(default_factory=dict)
+    #: Compared backend -> its divergence from the reference at this step.
+    marks: Mapping[str, DivergenceView] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,21 @@ class BackendRun:
     live: tuple[str, ...]
     live_total: int
     error: str | None
+
+
+@dataclass(frozen=True)
+class PairView:
+    """One compared backend against the reference on one scenario."""
+
+    passed: bool
+    #: Categories declared for the pair, or None when the pair is not held to them.
+    declared: tuple[str, ...] | None
+    observed: tuple[str, ...]
+    first_divergence: DivergenceView | None
+
+    @property
+    def divergence_ok(self) -> bool:
+        return self.declared is None or self.declared == self.observed
 
 
 @dataclass(frozen=True)
@@ -162,6 +183,10 @@ class ScenarioEntry:
     divergences: tuple[DivergenceView, ...]
     first_divergence: DivergenceView | None
     explanations: tuple[Advice, ...]
+    #: Every backend's whole run, by name, in the report's column order.
+    runs: Mapping[str, BackendRun] = dataclasses.field(default_factory=dict)
+    #: Each compared backend against the reference.
+    pairs: Mapping[str, PairView] = dataclasses.field(default_factory=dict)
 
     @property
     def divergence_ok(self) -> bool:
@@ -169,13 +194,19 @@ class ScenarioEntry:
         return self.declared is None or self.declared == self.observed
 
     @property
+    def all_observed(self) -> tuple[str, ...]:
+        """Categories any compared backend shows against the reference, in CATEGORY_ORDER."""
+        seen = {c for pair in self.pairs.values() for c in pair.observed} | set(self.observed)
+        return tuple(c for c in CATEGORY_ORDER if c in seen)
+
+    @property
     def verdict(self) -> str:
         return "pass" if self.passed else "fail"
 
     @property
     def filter_categories(self) -> str:
-        """Space-separated values the page's category filter matches on."""
-        return " ".join(self.observed) or SAME
+        """Space-separated values the category filter matches: what any backend shows against the reference."""
+        return " ".join(self.all_observed) or SAME
 
 
 @dataclass(frozen=True)
@@ -201,6 +232,16 @@ class Report:
     outcomes: Mapping[str, Mapping[str, int]]
     scenarios: tuple[ScenarioEntry, ...]
     checklist: tuple[ChecklistEntry, ...]
+    #: The backend every other is compared with (``right``).
+    reference: str = ""
+    #: Every backend, in column order (the reference among them).
+    backends: tuple[str, ...] = ()
+    #: Per backend: how whole runs end (as ``outcomes``).
+    backend_outcomes: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
+    #: Per compared backend: ``passed``, ``failed``, ``same``, ``diverging`` against the reference.
+    backend_counts: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
+    #: What each model protects: per category, each backend's scenarios like the reference.
+    protects: tuple[ProtectsRow, ...] = ()
 
 
 def _events(events: Sequence[Event]) -> tuple[EventView, ...]:
@@ -294,17 +335,36 @@ def _advice(category: str) -> Advice:
     return Advice(category, explanation.summary, explanation.guest_sees, explanation.do_instead)
 
 
+def _by_step(verdict: ScenarioVerdict) -> dict[int, Divergence]:
+    """Each step's first divergence (not teardown)."""
+    return {d.step: d for d in reversed(verdict.diff.divergences) if d.step is not None}
+
+
 def _steps(
-    scenario: Scenario, verdict: ScenarioVerdict, lt: Trace, rt: Trace, fallbacks: tuple[str | None, str | None]
+    scenario: Scenario,
+    verdicts: Mapping[str, ScenarioVerdict],
+    traces: Mapping[str, Trace],
+    fallbacks: Mapping[str, str | None],
 ) -> tuple[StepRow, ...]:
-    if lt.error or rt.error:
+    """Every step with every backend's cell; ``verdicts``: compared backend -> its verdict, the first pair first."""
+    if any(t.error for t in traces.values()):
         return ()
-    by_step = {d.step: d for d in reversed(verdict.diff.divergences) if d.step is not None}
+    verdict = next(iter(verdicts.values()))
+    left = next(iter(verdicts))
+    right = _reference_of(verdict, left)
     first = verdict.diff.first
-    bad = {b: {m.step for m in ms} for b, ms in verdict.mismatches.items()}
+    bad = {b: {m.step for m in ms} for v in verdicts.values() for b, ms in v.mismatches.items()}
+    divergences = {backend: _by_step(v) for backend, v in verdicts.items()}
     rows = []
-    for index, (step, ls, rs) in enumerate(zip(scenario.steps, lt.steps, rt.steps, strict=False)):
-        divergence = by_step.get(index)
+    for index, step in enumerate(scenario.steps):
+        cells = {
+            backend: _cell(scenario, step, trace.steps[index], backend, fallbacks.get(backend), index in bad[backend])
+            for backend, trace in traces.items()
+            if index < len(trace.steps)
+        }
+        if left not in cells or right not in cells:
+            break
+        marks = {b: _divergence(d[index]) for b, d in divergences.items() if index in d}
         rows.append(
             StepRow(
                 number=index + 1,
@@ -312,19 +372,35 @@ def _steps(
                 op=step.op,
                 arg=step.arg,
                 does=step.does,
-                left=_cell(scenario, step, ls, lt.backend, fallbacks[0], index in bad.get(lt.backend, set())),
-                right=_cell(scenario, step, rs, rt.backend, fallbacks[1], index in bad.get(rt.backend, set())),
-                divergence=None if divergence is None else _divergence(divergence),
+                left=cells[left],
+                right=cells[right],
+                divergence=marks.get(left),
                 first=first is not None and first.step == index,
+                cells=cells,
+                marks=marks,
             )
         )
     return tuple(rows)
 
 
-def _entry(
-    scenario: Scenario, verdict: ScenarioVerdict, lt: Trace, rt: Trace, fallbacks: tuple[str | None, str | None]
-) -> ScenarioEntry:
+def _pair_view(verdict: ScenarioVerdict) -> PairView:
     first = verdict.diff.first
+    return PairView(verdict.passed, verdict.declared, verdict.observed, None if first is None else _divergence(first))
+
+
+def _entry(
+    scenario: Scenario,
+    verdicts: Mapping[str, ScenarioVerdict],
+    traces: Mapping[str, Trace],
+    fallbacks: Mapping[str, str | None],
+) -> ScenarioEntry:
+    """One scenario over every backend; the first of ``verdicts`` (the first pair) fills the pair fields."""
+    verdict = next(iter(verdicts.values()))
+    left, right = next(iter(verdicts)), _reference_of(verdict, next(iter(verdicts)))
+    lt, rt = traces[left], traces[right]
+    first = verdict.diff.first
+    mismatches = {b: ms for v in verdicts.values() for b, ms in v.mismatches.items()}
+    runs = {b: _backend_run(scenario, t, mismatches.get(b, ()), fallbacks.get(b)) for b, t in traces.items()}
     return ScenarioEntry(
         name=scenario.name,
         title=scenario.title,
@@ -333,16 +409,23 @@ def _entry(
         rule=scenario.spec_rule,
         advice=scenario.advice,
         modules=dict(sorted((lt.modules or rt.modules).items())),
-        passed=verdict.passed,
+        passed=all(v.passed for v in verdicts.values()),
         declared=verdict.declared,
         observed=verdict.observed,
-        left=_backend_run(scenario, lt, verdict.mismatches.get(lt.backend, ()), fallbacks[0]),
-        right=_backend_run(scenario, rt, verdict.mismatches.get(rt.backend, ()), fallbacks[1]),
-        steps=_steps(scenario, verdict, lt, rt, fallbacks),
+        left=runs[left],
+        right=runs[right],
+        steps=_steps(scenario, verdicts, traces, fallbacks),
         divergences=tuple(_divergence(d) for d in verdict.diff.divergences),
         first_divergence=None if first is None else _divergence(first),
         explanations=tuple(_advice(c) for c in verdict.observed),
+        runs=runs,
+        pairs={backend: _pair_view(v) for backend, v in verdicts.items()},
     )
+
+
+def _reference_of(verdict: ScenarioVerdict, backend: str) -> str:
+    """The other backend of a pair's verdict (the reference)."""
+    return next((b for b in verdict.mismatches if b != backend), backend)
 
 
 def build(
@@ -352,17 +435,50 @@ def build(
     right_set: TraceSet,
     fallbacks: tuple[str | None, str | None] = (None, None),
 ) -> Report:
-    """The report over the gate's verdicts; ``fallbacks`` are the backends' ``expectations_from``."""
+    """The report over one pair's verdicts; ``fallbacks`` are the backends' ``expectations_from``."""
+    sets = {result.left: left_set, result.right: right_set}
+    return build_matrix(scenarios, as_matrix(result), sets, dict(zip(sets, fallbacks, strict=True)))
+
+
+def build_matrix(
+    scenarios: Sequence[Scenario],
+    result: GateMatrix,
+    sets: Mapping[str, TraceSet],
+    fallbacks: Mapping[str, str | None] | None = None,
+) -> Report:
+    """The report over every backend judged against the reference.
+
+    ``sets``: each backend's traces by name, in column order (the reference among them);
+    ``fallbacks``: each backend's ``expectations_from``. The first pair (first compared
+    backend against the reference) fills the fields a two-backend report has.
+    """
     by_name = {s.name: s for s in scenarios}
+    fallbacks = fallbacks or {}
+    columns = tuple(sets)
     entries = tuple(
-        _entry(by_name[v.scenario], v, left_set.traces[v.scenario], right_set.traces[v.scenario], fallbacks)
-        for v in result.verdicts
+        _entry(
+            by_name[verdict.scenario],
+            {pair.left: pair.verdicts[index] for pair in result.pairs},
+            {backend: sets[backend].traces[verdict.scenario] for backend in columns},
+            fallbacks,
+        )
+        for index, verdict in enumerate(result.pairs[0].verdicts)
     )
     seen = Counter(c for e in entries for c in e.observed)
     categories = {c: seen[c] for c in CATEGORY_ORDER if seen[c]}
     checklist = tuple(ChecklistEntry(_advice(c), tuple(e.name for e in entries if c in e.observed)) for c in categories)
     outcomes = {
         side: dict(sorted(Counter(getattr(e, side).outcome for e in entries).items())) for side in ("left", "right")
+    }
+    backend_outcomes = {b: dict(sorted(Counter(e.runs[b].outcome for e in entries).items())) for b in columns}
+    backend_counts = {
+        pair.left: {
+            "passed": len(pair.verdicts) - len(pair.failures),
+            "failed": len(pair.failures),
+            "same": sum(not v.observed for v in pair.verdicts),
+            "diverging": sum(bool(v.observed) for v in pair.verdicts),
+        }
+        for pair in result.pairs
     }
     failed = sum(not e.passed for e in entries)
     diverging = sum(bool(e.observed) for e in entries)
@@ -373,17 +489,23 @@ def build(
         "same": len(entries) - diverging,
         "diverging": diverging,
     }
+    first = result.pairs[0]
     return Report(
         format=REPORT_FORMAT,
-        left=result.left,
-        right=result.right,
-        wasmtime=left_set.wasmtime,
+        left=first.left,
+        right=first.right,
+        wasmtime=sets[first.left].wasmtime,
         passed=result.passed,
         counts=counts,
         categories=categories,
         outcomes=outcomes,
         scenarios=entries,
         checklist=checklist,
+        reference=result.reference,
+        backends=columns,
+        backend_outcomes=backend_outcomes,
+        backend_counts=backend_counts,
+        protects=protects(scenarios, result, columns),
     )
 
 

@@ -17,7 +17,7 @@ from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT, trace_path
 from harness.model.scenario import MANIFEST
 from harness.model.trace import TraceSet
 from harness.model.vocabulary import Category
-from harness.present.cli import EXIT_DIFFERS, EXIT_OK, EXIT_PIPE_CLOSED, build_parser
+from harness.present.cli import EXIT_DIFFERS, EXIT_INPUT, EXIT_OK, EXIT_PIPE_CLOSED, build_parser
 from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, run_cli
 
 
@@ -165,3 +165,58 @@ def test_diff_says_what_to_do_instead_for_each_category(diffed: str) -> None:
 def test_list_starts_with_a_header_naming_its_columns(tmp_path: Path) -> None:
     completed = run_cli("list", "--guests", str(FIXTURE_GUESTS), cache=tmp_path)
     assert completed.stdout.splitlines()[0].split() == ["scenario", "diverges", "title"]
+
+
+# --- lists of backends ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """use-after-drop run on three backends by one ``run --backends``, then ``diff`` with no option."""
+    root = tmp_path_factory.mktemp("three")
+    guests, reports = root / "guests", root / "reports"
+    copy_scenario(BUILTIN_GUESTS / "use-after-drop", guests)
+    completed = run_cli(
+        "run",
+        "--backends",
+        "pseudo,pseudo-reuse,real",
+        "--guests",
+        str(guests),
+        "--reports",
+        str(reports),
+        cache=root / "cache",
+    )
+    assert completed.returncode == EXIT_OK, completed.stdout + completed.stderr
+    diffed = run_cli("diff", "--guests", str(guests), "--reports", str(reports), cache=root / "cache")
+    assert diffed.returncode == EXIT_OK, diffed.stderr
+    return guests, reports, diffed.stdout
+
+
+def test_run_with_a_list_writes_a_trace_file_per_backend(three_runs: tuple[Path, Path, str]) -> None:
+    _, reports, _ = three_runs
+    assert sorted(p.name for p in (reports / "traces").iterdir()) == ["pseudo-reuse.json", "pseudo.json", "real.json"]
+
+
+def test_diff_with_no_option_compares_every_traced_backend_with_real(three_runs: tuple[Path, Path, str]) -> None:
+    _, _, diffed = three_runs
+    pairs = [line for line in diffed.splitlines() if line.startswith(("==", "diverges", "same"))]
+    assert pairs == [
+        "== pseudo vs real",
+        "diverges  use-after-drop: use-after-free",
+        "== pseudo-reuse vs real",
+        "same      use-after-drop",
+    ]
+
+
+def test_an_unknown_backend_in_a_list_is_one_line_with_the_closest_name(tmp_path: Path) -> None:
+    completed = run_cli("gate", "--backends", "pseudo,pseudo-reuze", "--reports", str(tmp_path), cache=tmp_path)
+    assert (completed.returncode, completed.stderr.count("\n")) == (EXIT_INPUT, 1)
+    assert "unknown backend 'pseudo-reuze'" in completed.stderr and "did you mean 'pseudo-reuse'?" in completed.stderr
+
+
+def test_left_right_and_backends_together_are_refused(tmp_path: Path) -> None:
+    completed = run_cli("gate", "--left", "pseudo", "--backends", "real", "--reports", str(tmp_path), cache=tmp_path)
+    assert (completed.returncode, "either --left/--right or --backends/--reference" in completed.stderr) == (
+        EXIT_INPUT,
+        True,
+    )

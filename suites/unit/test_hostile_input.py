@@ -429,7 +429,8 @@ def test_a_malformed_trace_is_one_line_naming_file_line_and_scenario(
 ) -> None:
     case, guests, reports, line = tampered
     real = reports / "traces" / "real.json"
-    completed = run_cli(command, "--guests", str(guests), "--reports", str(reports), cache=tmp_path / "cache")
+    args = ("--guests", str(guests), "--reports", str(reports), "--backends", "pseudo,real")
+    completed = run_cli(command, *args, cache=tmp_path / "cache")
     errors = error_lines(completed)
     where = f"{real}:{line}: corrupt trace file: scenario baseline-roundtrip: "
     assert (completed.returncode, len(errors)) == (EXIT_INPUT, 1), completed.stderr
@@ -445,7 +446,8 @@ def test_traces_whose_steps_are_not_the_manifests_are_refused(
     copy = tmp_path / "reports"
     shutil.copytree(reports, copy)
     _tamper(copy / "traces" / "real.json", EXTRA_STEP)
-    completed = run_cli(command, "--guests", str(guests), "--reports", str(copy), cache=tmp_path / "cache")
+    args = ("--guests", str(guests), "--reports", str(copy), "--backends", "pseudo,real")
+    completed = run_cli(command, *args, cache=tmp_path / "cache")
     errors = error_lines(completed)
     assert (completed.returncode, len(errors)) == (EXIT_INPUT, 1), completed.stderr
     assert errors[0].startswith(f"error: {copy / 'traces' / 'real.json'}: {EXTRA_STEP.says}"), errors[0]

@@ -103,7 +103,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Outputs:
     for backend in ("pseudo", "real"):
         streams[f"run {backend}"] = _command(*cli, "run", "--backend", backend, *common, root=root)
     for command in ("diff", "gate", "list", "report"):
-        streams[command] = _command(*cli, command, *common, root=root)
+        pair = () if command == "list" else ("--backends", "pseudo,real")
+        streams[command] = _command(*cli, command, *common, *pair, root=root)
     (root / "test_conformance.py").write_text(
         (PROJECT_ROOT / "suites" / "conformance" / "test_scenarios.py").read_text(encoding="utf-8"), encoding="utf-8"
     )

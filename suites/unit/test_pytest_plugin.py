@@ -96,3 +96,27 @@ def test_trace_file_per_backend_holds_every_scenario_that_ran(session: Session, 
 def test_traces_of_a_guests_folder_of_ones_own_go_to_a_reports_folder_named_after_it(session: Session) -> None:
     written = sorted(str(p.relative_to(session.root)) for p in (session.root / "reports").rglob("*.json"))
     assert written == ["reports/guests/traces/pseudo.json", "reports/guests/traces/real.json"]
+
+
+def test_backends_takes_a_list_and_writes_a_trace_file_each(tmp_path: Path) -> None:
+    guests = tmp_path / "guests"
+    copy_scenario(BASELINE, guests)
+    (tmp_path / "test_conformance.py").write_text(TEST_FILE, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HANDLE_COMPAT_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["-p", "harness.present.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:xdist", "-rA"]
+    args += ["--rootdir", str(tmp_path), "--guests", str(guests), "--backends", "pseudo-reuse,real"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", str(tmp_path / "test_conformance.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    passed = sorted(re.findall(r"^PASSED \S+::test_scenario\[([^\]]+)\]", completed.stdout, re.M))
+    written = sorted(p.name for p in (tmp_path / "reports" / "guests" / "traces").iterdir())
+    assert (passed, written) == (
+        ["pseudo-reuse:baseline-roundtrip", "real:baseline-roundtrip"],
+        ["pseudo-reuse.json", "real.json"],
+    )

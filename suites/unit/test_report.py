@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.gate import evaluate
+from harness.compare.gate import evaluate, evaluate_all
 from harness.execute.backends import get_backend
 from harness.execute.run import RunContext, run_scenario
 from harness.model.paths import BUILTIN_GUESTS, PROJECT_ROOT
@@ -27,6 +27,8 @@ from harness.present import report
 from suites.unit.support import copy_scenario, run_cli
 
 WHEN = datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
+#: The backends the report commands below run and compare.
+THREE = ("--backends", "pseudo,pseudo-reuse,real")
 PROBES = (
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
@@ -229,7 +231,7 @@ def guests(tmp_path: Path) -> Path:
 
 def test_report_command_writes_html_and_json(guests: Path, tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    done = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=tmp_path / "cache")
+    done = run_cli("report", *THREE, "--guests", str(guests), "--reports", str(reports), cache=tmp_path / "cache")
     assert done.returncode == 0, done.stderr
     data = json.loads((reports / "compat.json").read_text(encoding="utf-8"))
     assert [s["name"] for s in data["scenarios"]] == ["baseline-roundtrip", "own-transfer", "report-escaping"]
@@ -238,7 +240,7 @@ def test_report_command_writes_html_and_json(guests: Path, tmp_path: Path) -> No
 
 def test_report_command_footer_names_its_reports_folder(guests: Path, tmp_path: Path) -> None:
     reports = tmp_path / "elsewhere"
-    done = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=tmp_path / "cache")
+    done = run_cli("report", *THREE, "--guests", str(guests), "--reports", str(reports), cache=tmp_path / "cache")
     assert done.returncode == 0, done.stderr
     footer = re.findall(r"<footer>.*</footer>", (reports / "compat.html").read_text(encoding="utf-8"))
     assert f"<code>{(reports / 'traces').as_posix()}/</code>" in footer[0]
@@ -246,32 +248,32 @@ def test_report_command_footer_names_its_reports_folder(guests: Path, tmp_path: 
 
 def test_report_command_reuses_up_to_date_traces(guests: Path, tmp_path: Path) -> None:
     reports, cache = tmp_path / "reports", tmp_path / "cache"
-    assert run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
+    assert run_cli("report", *THREE, "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
     before = {p.name: p.stat().st_mtime_ns for p in (reports / "traces").iterdir()}
-    again = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache)
+    again = run_cli("report", *THREE, "--guests", str(guests), "--reports", str(reports), cache=cache)
     assert again.returncode == 0
-    assert again.stdout.count("is up to date") == 2
+    assert again.stdout.count("is up to date") == 3
     assert {p.name: p.stat().st_mtime_ns for p in (reports / "traces").iterdir()} == before
 
 
 def test_report_command_reruns_stale_traces(guests: Path, tmp_path: Path) -> None:
     reports, cache = tmp_path / "reports", tmp_path / "cache"
-    assert run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
+    assert run_cli("report", *THREE, "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
     manifest = guests / "own-transfer" / "scenario.toml"
     manifest.write_text(manifest.read_text(encoding="utf-8").replace("Use of a handle", "Reuse of a handle"))
     wat = guests / "own-transfer" / "b.wat"
     wat.write_text(wat.read_text(encoding="utf-8") + ";; edited after the traces were made\n", encoding="utf-8")
-    again = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache)
+    again = run_cli("report", *THREE, "--guests", str(guests), "--reports", str(reports), cache=cache)
     assert "is up to date" not in again.stdout
     assert "Reuse of a handle" in (reports / "compat.html").read_text(encoding="utf-8")
 
 
 def test_failed_report_leaves_the_previous_one_whole(guests: Path, tmp_path: Path) -> None:
     reports, cache = tmp_path / "reports", tmp_path / "cache"
-    assert run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
+    assert run_cli("report", *THREE, "--guests", str(guests), "--reports", str(reports), cache=cache).returncode == 0
     before = {p.name: p.read_bytes() for p in reports.iterdir() if p.is_file()}
     (guests / "own-transfer" / "scenario.toml").write_text("title = [", encoding="utf-8")
-    done = run_cli("report", "--guests", str(guests), "--reports", str(reports), cache=cache)
+    done = run_cli("report", *THREE, "--guests", str(guests), "--reports", str(reports), cache=cache)
     assert done.returncode == 2
     assert {p.name: p.read_bytes() for p in reports.iterdir() if p.is_file()} == before
 
@@ -295,9 +297,74 @@ def test_report_includes_every_scenario_traced_by_xdist_workers(tmp_path: Path) 
     assert suite.returncode == pytest.ExitCode.OK, suite.stdout[-2000:] + suite.stderr[-2000:]
     workers = set(re.findall(r"^\[(gw\d+)\] .*suites/conformance", suite.stdout, re.M))
     assert workers == {"gw0", "gw1"}
-    done = run_cli("report", "--reports", str(reports), cache=tmp_path / "cache")
+    done = run_cli("report", "--backends", "pseudo,real", "--reports", str(reports), cache=tmp_path / "cache")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("is up to date") == 2
     names = {s.name for s in load_all(BUILTIN_GUESTS)[0]}
     data = json.loads((reports / "compat.json").read_text(encoding="utf-8"))
     assert {s["name"] for s in data["scenarios"]} == names
+
+
+# --- one column per backend, and what each model protects ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def matrix() -> report.Report:
+    """Built-in scenarios run on pseudo, pseudo-reuse and real; each judged against real."""
+    names = ("baseline-roundtrip", "use-after-drop", "double-drop", "handle-as-u32")
+    scenarios = [load_scenario(BUILTIN_GUESTS / name) for name in names]
+    ctx = RunContext(BUILTIN_GUESTS / "wit")
+    backends = [get_backend(name) for name in ("pseudo", "pseudo-reuse", "real")]
+    sets = {b.name: merge(b.name, "50.0.1", [run_scenario(ctx, b, s) for s in scenarios]) for b in backends}
+    paths = {name: Path(f"{name}.json") for name in sets}
+    result = evaluate_all(scenarios, backends[:2], backends[2], sets, paths)
+    return report.build_matrix(scenarios, result, sets, {b.name: b.expectations_from for b in backends})
+
+
+def test_every_scenario_has_a_run_per_backend(matrix: report.Report) -> None:
+    assert {tuple(entry.runs) for entry in matrix.scenarios} == {("pseudo", "pseudo-reuse", "real")}
+
+
+def test_every_step_has_a_cell_per_backend(matrix: report.Report) -> None:
+    entry = next(e for e in matrix.scenarios if e.name == "use-after-drop")
+    outcomes = [{b: c.outcome for b, c in row.cells.items()} for row in entry.steps][2]
+    assert outcomes == {"pseudo": "trap unknown-handle", "pseudo-reuse": "value 2", "real": "value 2"}
+
+
+def test_the_matrix_page_has_a_sortable_column_per_backend(matrix: report.Report) -> None:
+    page = report.render_html(matrix, WHEN, Path("reports/traces"))
+    assert re.findall(r'<th data-sort="run-([a-z-]+)"', page) == ["pseudo", "pseudo-reuse", "real"]
+
+
+def test_protects_counts_each_backend_like_real_on_the_categories_pseudo_shows(matrix: report.Report) -> None:
+    # Scenarios are of a category by pseudo vs real: use-after-drop and double-drop use-after-free
+    # (pseudo keys never reused), handle-as-u32 isolation (one table for every component).
+    rows = {row.category: {c.backend: c.text for c in row.cells} for row in matrix.protects}
+    assert rows["use-after-free"] == {"pseudo": "0/2", "pseudo-reuse": "2/2", "real": "2/2"}
+    assert rows["isolation"] == {"pseudo": "0/1", "pseudo-reuse": "0/1", "real": "1/1"}
+    assert rows["leak"] == {"pseudo": "—", "pseudo-reuse": "—", "real": "—"}
+
+
+def test_protects_rows_are_every_migration_category(matrix: report.Report) -> None:
+    assert [row.category for row in matrix.protects] == [
+        "isolation",
+        "forgery",
+        "use-after-free",
+        "ownership-transfer",
+        "borrow-rules",
+        "numbering",
+        "destructor-timing",
+        "leak",
+        "trap-kind",
+    ]
+
+
+def test_compat_json_has_the_backends_and_the_protects_table(matrix: report.Report) -> None:
+    data = json.loads(report.to_json(matrix))
+    cell = data["protects"][2]["cells"][1]
+    assert (data["backends"], data["reference"], data["protects"][2]["category"]) == (
+        ["pseudo", "pseudo-reuse", "real"],
+        "real",
+        "use-after-free",
+    )
+    assert (cell["backend"], cell["like"], cell["total"], cell["differ"]) == ("pseudo-reuse", 2, 2, [])

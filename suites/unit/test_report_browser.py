@@ -33,6 +33,8 @@ SCREENSHOT_DIR_ENV = "HANDLE_COMPAT_SCREENSHOT_DIR"
 SCREENSHOT = "compat.png"
 #: Height of the screenshot: the header, the summary, the matrix and the first scenarios.
 SCREENSHOT_HEIGHT = 2200
+#: The backends of the report: a column each in the matrix and in what each model protects.
+BACKENDS = ("pseudo", "pseudo-reuse", "real")
 
 
 def _require_browser() -> None:
@@ -46,9 +48,10 @@ def _require_browser() -> None:
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The report over every built-in scenario, made by the command line in a fresh process."""
+    """The report over every built-in scenario on three backends, made by the command line in a fresh process."""
     root = tmp_path_factory.mktemp("report")
-    done = run_cli("report", "--guests", str(BUILTIN_GUESTS), "--reports", str(root), cache=root / "cache")
+    args = ("--guests", str(BUILTIN_GUESTS), "--reports", str(root), "--backends", ",".join(BACKENDS))
+    done = run_cli("report", *args, cache=root / "cache")
     assert done.returncode == 0, done.stderr
     return root / "compat.html"
 
@@ -220,3 +223,59 @@ def test_screenshot_is_a_png_of_the_top_of_the_page(loaded: WebDriver, tmp_path:
     png = path.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", png[16:24]) == (browser.WINDOW[0], height)
+
+
+def test_the_matrix_has_a_column_per_backend_that_sorts(loaded: WebDriver) -> None:
+    headers = loaded.find_elements(By.CSS_SELECTOR, "#matrix-table th[data-sort^='run-']")
+    assert [h.get_attribute("data-sort") for h in headers] == [f"run-{b}" for b in BACKENDS]
+    headers[1].click()
+    rows = loaded.find_elements(By.CSS_SELECTOR, "#matrix-table tbody tr")
+    keys = [(str(r.get_attribute("data-run-pseudo-reuse")), str(r.get_attribute("data-name"))) for r in rows]
+    assert keys == sorted(keys, key=lambda k: (k[0].lower(), k[1].lower()))
+    assert headers[1].get_attribute("aria-sort") == "ascending"
+    assert [e for e in browser.console(loaded) if e["level"] == "SEVERE"] == []
+
+
+def test_the_protects_table_has_a_row_per_category_and_a_column_per_backend(loaded: WebDriver) -> None:
+    table = loaded.find_element(By.ID, "protects-table")
+    columns = [
+        str(th.get_attribute("textContent")).split()[0] for th in table.find_elements(By.CSS_SELECTOR, "thead th")
+    ]
+    rows = [str(r.get_attribute("data-name")) for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert columns == ["Category", "Scenarios", *BACKENDS]
+    assert rows == [
+        "isolation",
+        "forgery",
+        "use-after-free",
+        "ownership-transfer",
+        "borrow-rules",
+        "numbering",
+        "destructor-timing",
+        "leak",
+        "trap-kind",
+    ]
+    assert table.is_displayed()
+
+
+def test_sorting_the_protects_table_by_a_backend_orders_its_rows(loaded: WebDriver) -> None:
+    header = loaded.find_element(By.CSS_SELECTOR, "#protects-table th[data-sort='b-pseudo-reuse']")
+    header.click()
+    rows = loaded.find_elements(By.CSS_SELECTOR, "#protects-table tbody tr")
+    shares = [str(r.get_attribute("data-b-pseudo-reuse")) for r in rows]
+    numbers = [float(s) for s in shares if s != "na"]
+    assert numbers == sorted(numbers)
+    assert [e for e in browser.console(loaded) if e["level"] == "SEVERE"] == []
+
+
+def test_a_category_of_the_protects_table_filters_the_matrix(loaded: WebDriver) -> None:
+    loaded.find_element(By.CSS_SELECTOR, "#protects-table a[data-filter-category='use-after-free']").click()
+    shown = _visible_names(loaded)
+    assert "use-after-drop" in shown
+    assert all(
+        "use-after-free" in str(row.get_attribute("data-categories")).split()
+        for row in loaded.find_elements(By.CSS_SELECTOR, "#matrix-table tbody tr")
+        if row.is_displayed()
+    )
+    assert Select(loaded.find_element(By.ID, "filter-category")).first_selected_option.get_attribute("value") == (
+        "use-after-free"
+    )

@@ -313,3 +313,55 @@ def test_load_all_refuses_a_missing_guests_folder(tmp_path: Path) -> None:
 def test_every_fixture_scenario_loads() -> None:
     _, errors = load_all(FIXTURE_GUESTS)
     assert errors == []
+
+
+# --- divergence declarations per backend ---------------------------------------------------
+
+
+def _per_backend(tmp_path: Path, declarations: str) -> Path:
+    body = ONE_COMPONENT.replace("diverges = []\n", declarations)
+    return _scenario(tmp_path, body + _step('expect.all = { value = 1, rule = "a" }'))
+
+
+def test_plain_diverges_is_what_pseudo_declares_against_real(tmp_path: Path) -> None:
+    scenario = load_scenario(_declaring(tmp_path, '["isolation"]'), BACKENDS)
+    declared = [scenario.declared_against_real(b) for b in ("pseudo", "real", "pseudo-reuse")]
+    assert declared == [("isolation",), (), None]
+
+
+def test_each_backend_declares_its_own_divergences_from_real(tmp_path: Path) -> None:
+    folder = _per_backend(tmp_path, 'diverges.pseudo = ["use-after-free"]\ndiverges.pseudo-reuse = []\n')
+    scenario = load_scenario(folder, BACKENDS)
+    assert (scenario.diverges, dict(scenario.diverges_per_backend)) == (("use-after-free",), {"pseudo-reuse": ()})
+
+
+def test_a_misspelt_backend_in_diverges_is_refused_at_its_line_with_the_closest_name(tmp_path: Path) -> None:
+    folder = _per_backend(tmp_path, "diverges.pseudo = []\ndiverges.pseudo-reuze = []\n")
+    with pytest.raises(InputError) as error:
+        load_scenario(folder, BACKENDS)
+    assert (error.value.line, "did you mean 'pseudo-reuse'?" in error.value.message) == (
+        line_of(folder / MANIFEST, "diverges.pseudo-reuze"),
+        True,
+    )
+
+
+def test_a_declaration_table_without_pseudo_is_refused(tmp_path: Path) -> None:
+    error = _load_error(_per_backend(tmp_path, "diverges.pseudo-reuse = []\n"))
+    assert "diverges.pseudo is missing" in error.message
+
+
+def test_real_cannot_declare_divergences_from_itself(tmp_path: Path) -> None:
+    error = _load_error(_per_backend(tmp_path, "diverges.pseudo = []\ndiverges.real = []\n"))
+    assert (error.line, "'real' is the backend the declarations speak against" in error.message) == (
+        line_of(Path(error.path), "diverges.real"),
+        True,
+    )
+
+
+def test_other_is_refused_under_a_backend_too(tmp_path: Path) -> None:
+    folder = _per_backend(tmp_path, 'diverges.pseudo = []\ndiverges.pseudo-reuse = ["other"]\n')
+    error = _load_error(folder)
+    assert (error.line, "diverges.pseudo-reuse: 'other' cannot be declared" in error.message) == (
+        line_of(folder / MANIFEST, "diverges.pseudo-reuse"),
+        True,
+    )

@@ -17,6 +17,7 @@ from wasmtime.component import Linker
 
 from harness.execute.backends.host import HOST_RESOURCES, StreamHost
 from harness.execute.wrap.names import destroyed_name, destructors_import_name
+from harness.model.errors import InputError
 from harness.model.scenario import Scenario
 from harness.model.vocabulary import HandleModel
 from harness.model.wit import Function, WitPackage
@@ -47,6 +48,9 @@ class Backend(ABC):
     model: ClassVar[HandleModel]
     #: Backend whose expectations apply where a manifest names none for this one.
     expectations_from: ClassVar[str | None] = None
+    #: Backend whose declared divergences against ``real`` apply where a manifest declares none for this
+    #: one (``diverges.<name>``); None: ``expectations_from``'s, else "no divergence from real".
+    diverges_from: ClassVar[str | None] = None
     summary: ClassVar[str] = ""
     #: Under the pseudo model: every handle crossing between guests goes through the host's
     #: ``route-*`` functions, for backends whose tables are per component (``spec``).
@@ -55,6 +59,13 @@ class Backend(ABC):
     @abstractmethod
     def define_host(self, linker: Linker, wit: WitPackage, scenario: Scenario, host: StreamHost) -> None:
         """Defines every host import the wrapped scenario needs in ``linker``."""
+
+    def unavailable(self) -> InputError | None:
+        """Why this backend cannot run on this machine (a runtime or its packages missing), or None.
+
+        Commands left to choose their backends skip such a one and say so.
+        """
+        return None
 
 
 HostFunc = Callable[..., Any]

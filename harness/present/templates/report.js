@@ -52,15 +52,17 @@
 
   var collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
 
-  function sortBy(header) {
+  // Sorts a table's body rows by the header's data-sort attribute, then by name.
+  function sortBy(sortable, header) {
     var key = "data-" + header.getAttribute("data-sort");
     var ascending = header.getAttribute("aria-sort") !== "ascending";
-    Array.prototype.forEach.call(table.tHead.querySelectorAll("th[data-sort]"), function (th) {
+    Array.prototype.forEach.call(sortable.tHead.querySelectorAll("th[data-sort]"), function (th) {
       th.setAttribute("aria-sort", "none");
     });
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-    var sorted = rows.slice().sort(function (a, b) {
-      var order = collator.compare(a.getAttribute(key), b.getAttribute(key));
+    var tbody = sortable.tBodies[0];
+    var sorted = Array.prototype.slice.call(tbody.rows).sort(function (a, b) {
+      var order = collator.compare(a.getAttribute(key) || "", b.getAttribute(key) || "");
       if (order === 0) {
         order = collator.compare(a.getAttribute("data-name"), b.getAttribute("data-name"));
       }
@@ -70,21 +72,40 @@
     sorted.forEach(function (row) {
       fragment.appendChild(row);
     });
-    body.appendChild(fragment);
+    tbody.appendChild(fragment);
   }
 
-  Array.prototype.forEach.call(table.tHead.querySelectorAll("th[data-sort]"), function (th) {
-    th.classList.add("sortable");
-    th.setAttribute("aria-sort", "none");
-    th.tabIndex = 0;
-    th.addEventListener("click", function () {
-      sortBy(th);
+  function makeSortable(sortable) {
+    if (!sortable) {
+      return;
+    }
+    Array.prototype.forEach.call(sortable.tHead.querySelectorAll("th[data-sort]"), function (th) {
+      th.classList.add("sortable");
+      th.setAttribute("aria-sort", "none");
+      th.tabIndex = 0;
+      th.addEventListener("click", function () {
+        sortBy(sortable, th);
+      });
+      th.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          sortBy(sortable, th);
+        }
+      });
     });
-    th.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        sortBy(th);
-      }
+  }
+  makeSortable(table);
+  makeSortable(document.getElementById("protects-table"));
+
+  // A category in the protects table filters the matrix to the scenarios showing it.
+  Array.prototype.forEach.call(document.querySelectorAll("a[data-filter-category]"), function (link) {
+    link.addEventListener("click", function () {
+      var wanted = link.getAttribute("data-filter-category");
+      var known = Array.prototype.some.call(category.options, function (option) {
+        return option.value === wanted;
+      });
+      category.value = known ? wanted : "";
+      applyFilters();
     });
   });
 
