@@ -45,8 +45,8 @@ EXPLANATIONS: Mapping[Category, Explanation] = {
     ),
     Category.FORGERY: Explanation(
         "Guessing an index no longer reaches other components' resources.",
-        "Guest code that uses an index nobody gave it now traps with unknown-handle, or silently reaches "
-        "its own resource that happens to have that index.",
+        "Guest code that uses an index nobody gave it (or gave it as another resource type) now traps with "
+        "unknown-handle or wrong-type, or silently reaches its own resource that happens to have that index.",
         "Only use handles received through the WIT; ask for access through an interface.",
     ),
     Category.OWNERSHIP_TRANSFER: Explanation(

@@ -14,6 +14,13 @@ Every handle gets a canonical name, ``<component>#<n>`` for the n-th handle the
 component came to hold, so two backends' logs line up although their raw numbers
 differ (pseudo keys from 3, never reused; real indices per component from 1, the
 last freed slot reused first).
+
+A handle is held as its resource type at its index: under one table per resource type
+(component-model PR #176) a component holds an input stream and an output stream both
+at index 1, and a use names the handle of the type it is made with. An index used as
+a type it is not held as is not a legitimate use (under one table per component it
+traps ``wrong-type``): its standing is that type's history at the index, and the
+handle of the other type it does name is shown beside it.
 """
 
 from __future__ import annotations
@@ -50,6 +57,9 @@ class Standing(enum.StrEnum):
 
 #: Actions that use an index the component must hold (the rest create handles or carry data).
 _USING = frozenset({Action.REP, Action.DROP, Action.CALL_OUT, Action.RESULT_OUT})
+
+#: Where a component holds (or last held) a handle: (component, resource type, index).
+_Slot = tuple[str, str, int]
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,8 @@ class Use:
             )
         if self.standing is Standing.BORROW_PAST_CALL and h is not None:
             return f"{who} used {index} after the call that lent it returned: it was {h.origin()}"
+        if self.standing is Standing.NEVER_HELD and h is not None:
+            return f"{who} used {index} as {op.resource}, which it never held as one: it holds {h.origin()}"
         if self.standing is Standing.RECEIVED_AS_DATA and r is not None:
             named = f" (its index of {r.name})" if r.name else ""
             return (
@@ -188,9 +200,11 @@ class _Frame:
 @dataclass
 class _Tracker:
     holdings: dict[str, Holding] = field(default_factory=dict)
-    held: dict[tuple[str, int], str] = field(default_factory=dict)
-    #: The last holding that had an index in a component and stopped.
-    former: dict[tuple[str, int], str] = field(default_factory=dict)
+    held: dict[_Slot, str] = field(default_factory=dict)
+    #: The last holding that had an index as a resource type in a component and stopped.
+    former: dict[_Slot, str] = field(default_factory=dict)
+    #: The holding most recently placed at an index in a component, of any type (named for data).
+    latest: dict[tuple[str, int], str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     receipts: dict[tuple[str, int], DataReceipt] = field(default_factory=dict)
     frames: list[_Frame] = field(default_factory=list)
@@ -241,7 +255,8 @@ class _Tracker:
             op.seq,
         )
         self.holdings[holding.name] = holding
-        self.held[(op.component, op.index)] = holding.name
+        self.held[(op.component, op.resource, op.index)] = holding.name
+        self.latest[(op.component, op.index)] = holding.name
         if kind is HandleKind.BORROW:
             self._open_frame(op, holding.name)
         return holding
@@ -249,14 +264,13 @@ class _Tracker:
     def _release(self, name: str, how: Release, step: int, to: str = "") -> None:
         holding = self.holdings[name]
         self.holdings[name] = replace(holding, released=how, released_step=step, released_to=to)
-        key = (holding.component, holding.index)
+        key = (holding.component, holding.resource, holding.index)
         if self.held.get(key) == name:
             del self.held[key]
         self.former[key] = name
 
     def _use(self, op: Op) -> Seen:
-        key = (op.component, op.index)
-        name = self.held.get(key)
+        name = self.held.get((op.component, op.resource, op.index))
         use = self._standing(op, name)
         if name is not None:
             holding = self.holdings[name]
@@ -283,13 +297,16 @@ class _Tracker:
             if (as_own or op.action is Action.DROP) and holding.lends:
                 return Use(Standing.OWN_WHILE_LENT, holding)
             return Use(Standing.HELD, holding)
-        key = (op.component, op.index)
-        former = self.holdings.get(self.former.get(key, ""))
-        receipt = self.receipts.get(key)
+        former = self.holdings.get(self.former.get((op.component, op.resource, op.index), ""))
+        other = None if former is not None else self._held_as_other_type(op)
+        if former is None and other is None:
+            # A stale index of one type used as another: what the index last named.
+            former = self.holdings.get(self.latest.get((op.component, op.index), ""))
+        receipt = self.receipts.get((op.component, op.index))
         if receipt is not None and (former is None or (receipt.step, receipt.seq) > (former.step, former.seq)):
             return Use(Standing.RECEIVED_AS_DATA, former, receipt)
         if former is None:
-            return Use(Standing.NEVER_HELD)
+            return Use(Standing.NEVER_HELD, other)
         if former.kind is HandleKind.BORROW and former.scope_ended:
             return Use(Standing.BORROW_PAST_CALL, former, receipt)
         if former.released is Release.GIVEN_AWAY:
@@ -297,6 +314,13 @@ class _Tracker:
         if former.released is Release.DROPPED:
             return Use(Standing.AFTER_DROP, former, receipt)
         return Use(Standing.BORROW_PAST_CALL, former, receipt)
+
+    def _held_as_other_type(self, op: Op) -> Holding | None:
+        """The handle the component holds at the index of ``op`` as another resource type, if any."""
+        for (component, _, index), name in self.held.items():
+            if (component, index) == (op.component, op.index):
+                return self.holdings[name]
+        return None
 
     # --- borrow scopes -----------------------------------------------------------
 
@@ -337,8 +361,8 @@ class _Tracker:
     # --- data --------------------------------------------------------------------
 
     def _name_in(self, component: str, value: int) -> str | None:
-        """The handle ``value`` is the index of in ``component`` (held, or the last that had it)."""
-        return self.held.get((component, value)) or self.former.get((component, value))
+        """The handle ``value`` is the index of in ``component``: the last placed there, of any type."""
+        return self.latest.get((component, value))
 
     def _data(self, op: Op) -> Seen:
         if op.action in (Action.CALL_OUT, Action.RESULT_OUT):

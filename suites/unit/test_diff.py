@@ -251,3 +251,18 @@ def test_every_builtin_scenario_gets_its_declared_categories_without_its_emits(c
     scenario = load_scenario(folder)
     left, right = (_without_emits(run_scenario(ctx, get_backend(name), scenario)) for name in ("pseudo", "real"))
     assert diff_traces(left, right).categories == tuple(sorted(scenario.diverges))
+
+
+def test_per_type_tables_sharing_index_numbers_run_like_real_where_no_type_is_confused(ctx: RunContext) -> None:
+    # spec-per-type gives a's 5 input and 5 output streams the indices 1-5 each; real gives 1-10.
+    scenario = load_scenario(BUILTIN_GUESTS / "destructor-runs-once")
+    left, right = (run_scenario(ctx, get_backend(name), scenario) for name in ("spec-per-type", "real"))
+    assert diff_traces(left, right).same
+
+
+def test_an_index_used_as_another_type_reaching_a_per_type_tables_own_resource_is_forgery(ctx: RunContext) -> None:
+    # real traps wrong-type on the output stream's index read as an input stream; per-type tables
+    # (component-model PR #176) read a's input stream at that number: a never held it as one.
+    scenario = load_scenario(BUILTIN_GUESTS / "wrong-type-index")
+    left, right = (run_scenario(ctx, get_backend(name), scenario) for name in ("spec-per-type", "real"))
+    assert diff_traces(left, right).categories == ("forgery",)

@@ -202,3 +202,53 @@ def test_the_plain_words_name_the_sender_and_the_step() -> None:
     assert seen.use.describe(seen.op) == (
         "b used 3, which it never held: a sent 3 (its index of a#1) to b as a u32 through poke in step 1"
     )
+
+
+OPEN_OUTPUT = "handle-compat:io/host@0.1.0#open-output"
+DROP_OUTPUT = "handle-compat:io/streams@0.1.0#[resource-drop]output-stream"
+
+
+def _of_type(step: int, seq: int, action: Action, func: str, handle: HandleKind, resource: str) -> Op:
+    """One op of component a at index 1, for a resource type of its own choosing."""
+    peer = "" if action in (Action.DROP, Action.REP) else HOST_PEER
+    return Op("a", step, seq, action, func, peer, 1, handle, resource)
+
+
+def _both_streams_at_index_1() -> list[Op]:
+    """a holds an input stream and an output stream at index 1, as one table per resource type gives them."""
+    return [
+        _of_type(0, 0, Action.RESULT_IN, OPEN, HandleKind.OWN, STREAM),
+        _of_type(0, 1, Action.RESULT_IN, OPEN_OUTPUT, HandleKind.OWN, "output-stream"),
+    ]
+
+
+def test_handles_of_two_types_at_one_index_are_both_held() -> None:
+    # Component-model PR #176: one table per resource type, so both streams are index 1.
+    dropped = _of_type(1, 0, Action.DROP, DROP_OUTPUT, HandleKind.ANY, "output-stream")
+    read = _of_type(1, 1, Action.CALL_OUT, READ, HandleKind.BORROW, STREAM)
+    seen = _last([_both_streams_at_index_1(), [dropped, read]])
+    assert seen.use is not None and seen.use.holding is not None
+    assert (seen.use.standing, seen.use.holding.name) == (Standing.HELD, "a#1")
+
+
+def test_an_index_used_as_a_type_it_is_not_held_as_is_never_held_and_names_the_handle_it_is() -> None:
+    # Under one table per component the input stream is 1 and the output stream 2: reading 2 as an
+    # input stream is the wrong type (CanonicalABI.md HandleTable.get: trap_if(h.rt is not rt)).
+    opened = [
+        _of_type(0, 0, Action.RESULT_IN, OPEN, HandleKind.OWN, STREAM),
+        _of_type(0, 1, Action.RESULT_IN, OPEN_OUTPUT, HandleKind.OWN, "output-stream")._replace(index=2),
+    ]
+    seen = _last([opened, _step(1, _read("a", 2))])
+    assert seen.use is not None and seen.use.holding is not None
+    assert (seen.use.standing, seen.use.holding.name) == (Standing.NEVER_HELD, "a#2")
+    assert seen.use.describe(seen.op).startswith("a used 2 as input-stream, which it never held as one: it holds a#2")
+
+
+def test_a_stale_index_of_one_type_used_as_another_is_after_drop() -> None:
+    # The input stream at 1 dropped, nothing else at 1: an output-stream use of 1 is a use after that drop.
+    ops = [
+        _of_type(0, 0, Action.RESULT_IN, OPEN, HandleKind.OWN, STREAM),
+        _of_type(0, 1, Action.DROP, DROP, HandleKind.ANY, STREAM),
+    ]
+    used = _of_type(1, 0, Action.DROP, DROP_OUTPUT, HandleKind.ANY, "output-stream")
+    assert _standing([ops, [used]]) is Standing.AFTER_DROP
