@@ -6,6 +6,12 @@ backend and ``real``). A reviewed change to a manifest is a reviewed change to t
 baseline. Any number of backends are judged at once, each against one reference
 backend; the gate passes when every backend matched its expectations and, for each
 pair, the observed divergences equal the declared ones.
+
+An implementation backend with a known-deviation file (``harness.model.deviations``)
+is held to the file where it departs: it passes when its runs depart from the
+manifests' expectations exactly as listed, and diverge from ``real`` in exactly the
+categories the file lists per scenario (none where a scenario is not listed); the
+file, not the manifests, is where an implementation's divergences are declared.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from harness.compare.deviations import DeviationCheck, check_deviations
 from harness.compare.diff import ScenarioDiff, check_comparable, diff_traces, some_names
 from harness.compare.expect import Mismatch, check
+from harness.model.deviations import DeviationFile
 from harness.model.errors import InputError
 from harness.model.safe_text import for_xml
 from harness.model.scenario import Scenario
@@ -36,6 +44,10 @@ class ScenarioVerdict:
     diff: ScenarioDiff
     #: Declared categories for this pair, or None when the pair is not held to them.
     declared: tuple[str, ...] | None
+    #: Backend name -> its run against its known-deviation file, for backends that have one.
+    deviations: Mapping[str, DeviationCheck] = field(default_factory=dict)
+    #: Where ``declared`` comes from when not the manifest: the backend's known-deviation file.
+    declared_in: str = ""
 
     @property
     def observed(self) -> tuple[str, ...]:
@@ -45,9 +57,14 @@ class ScenarioVerdict:
     def divergence_ok(self) -> bool:
         return self.declared is None or self.declared == self.observed
 
+    def backend_ok(self, backend: str) -> bool:
+        """The backend met its expectations, or departed from them exactly as its known-deviation file lists."""
+        listed = self.deviations.get(backend)
+        return listed.ok if listed is not None else not self.mismatches.get(backend)
+
     @property
     def passed(self) -> bool:
-        return self.divergence_ok and not any(self.mismatches.values())
+        return self.divergence_ok and all(self.backend_ok(backend) for backend in self.mismatches)
 
 
 @dataclass(frozen=True)
@@ -125,21 +142,38 @@ def declared_divergences(
     left: BackendFacts,
     right: BackendFacts,
     registry: Mapping[str, BackendFacts] | None = None,
+    deviation_files: Mapping[str, DeviationFile] | None = None,
 ) -> tuple[str, ...] | None:
-    """What the manifest declares for this pair; None when it cannot say.
+    """What the manifest (or a side's known-deviation file) declares for this pair; None when it cannot say.
 
     Declarations speak against ``real``. When one side is declared the same as ``real``,
     the pair is declared what the other side is; when both are declared to diverge from
     ``real`` (two pseudo-handle tables, say), nothing follows for the pair, and the two
-    are held to their per-backend expectations only.
+    are held to their per-backend expectations only. A side with a known-deviation file
+    is declared what the file lists for the scenario, and the same as ``real`` elsewhere.
     """
     known = {left.name: left, right.name: right, **(registry or {})}
-    ours, theirs = (declared_against_real(scenario, side.name, known) for side in (left, right))
+    files = deviation_files or {}
+    ours, theirs = (
+        files[side.name].declared(scenario.name)
+        if side.name in files
+        else declared_against_real(scenario, side.name, known)
+        for side in (left, right)
+    )
     if not theirs:
         return ours
     if not ours:
         return theirs
     return None
+
+
+def _declared_in(scenario: str, backend: str, reference: str, files: Mapping[str, DeviationFile]) -> str:
+    """The known-deviation entry (``FILE:LINE``, or the file) a pair's declaration comes from; "" for manifests."""
+    for name in (backend, reference):
+        if name in files:
+            entry = files[name].deviations.get(scenario)
+            return files[name].where(entry.line if entry else None)
+    return ""
 
 
 def unloadable_scenario(error: InputError) -> Unloadable:
@@ -224,12 +258,15 @@ def evaluate_all(
     paths: Mapping[str, Path],
     load_errors: Sequence[InputError] = (),
     registry: Mapping[str, BackendFacts] | None = None,
+    deviation_files: Mapping[str, DeviationFile] | None = None,
 ) -> GateMatrix:
     """Checks every backend's trace set against the manifests and each against ``reference``'s.
 
     ``sets`` and ``paths`` hold each backend's traces and their file by name (the
-    reference's too). Raises InputError on unusable input, naming the file.
+    reference's too). ``deviation_files``: the known-deviation file of each implementation
+    backend that has one. Raises InputError on unusable input, naming the file.
     """
+    listed = deviation_files or {}
     unloadable = tuple(unloadable_scenario(error) for error in load_errors)
     skipped = {u.scenario for u in unloadable}
     known: dict[str, BackendFacts] = {**(registry or {}), reference.name: reference}
@@ -238,6 +275,7 @@ def evaluate_all(
     for name in names[1:]:
         check_trace_sets(scenarios, sets[name], sets[reference.name], (paths[name], paths[reference.name]), skipped)
     mismatches: dict[str, dict[str, tuple[Mismatch, ...]]] = {}
+    checks: dict[str, dict[str, DeviationCheck]] = {}
     for name in names:
         facts = known[name]
         for scenario in scenarios:
@@ -245,6 +283,8 @@ def evaluate_all(
             _check_steps(scenario, trace, paths[name])
             found = check(scenario, trace, name, facts.expectations_from)
             mismatches.setdefault(scenario.name, {})[name] = tuple(found)
+            if name in listed:
+                checks.setdefault(scenario.name, {})[name] = check_deviations(scenario.name, trace, found, listed[name])
     pairs = []
     for backend in (known[name] for name in names[1:]):
         verdicts = []
@@ -252,8 +292,11 @@ def evaluate_all(
             lt, rt = sets[backend.name].traces[scenario.name], sets[reference.name].traces[scenario.name]
             by_backend = mismatches[scenario.name]
             pair_mismatches = {backend.name: by_backend[backend.name], reference.name: by_backend[reference.name]}
-            declared = declared_divergences(scenario, backend, reference, known)
-            verdicts.append(ScenarioVerdict(scenario.name, pair_mismatches, diff_traces(lt, rt), declared))
+            declared = declared_divergences(scenario, backend, reference, known, listed)
+            pair_checks = {b: c for b, c in checks.get(scenario.name, {}).items() if b in pair_mismatches}
+            declared_in = _declared_in(scenario.name, backend.name, reference.name, listed)
+            diff = diff_traces(lt, rt)
+            verdicts.append(ScenarioVerdict(scenario.name, pair_mismatches, diff, declared, pair_checks, declared_in))
         pairs.append(GateResult(backend.name, reference.name, tuple(verdicts), unloadable))
     return GateMatrix(reference.name, tuple(pairs), unloadable)
 
@@ -267,13 +310,18 @@ def describe_failure(verdict: ScenarioVerdict, pair: str = "") -> list[str]:
     if not verdict.divergence_ok:
         declared = ", ".join(verdict.declared or ()) or "same"
         observed = ", ".join(verdict.observed) or "same"
-        lines.append(f"  divergences: declared [{declared}], observed [{observed}]")
+        source = f" in {verdict.declared_in}" if verdict.declared_in else ""
+        lines.append(f"  divergences: declared [{declared}]{source}, observed [{observed}]")
         first = verdict.diff.first
         if first is not None:
             where = "teardown" if first.step is None else f"step {first.step + 1}"
             lines.append(f"  first divergent {where}: {first.left} vs {first.right} ({first.category}: {first.detail})")
     for backend, mismatches in verdict.mismatches.items():
-        lines.extend(f"  {backend} {m.line()}" for m in mismatches)
+        listed = verdict.deviations.get(backend)
+        if listed is None:
+            lines.extend(f"  {backend} {m.line()}" for m in mismatches)
+        else:
+            lines.extend(f"  {backend} {line}" for line in listed.lines())
     return lines
 
 
@@ -298,12 +346,40 @@ def as_matrix(result: GateResult | GateMatrix) -> GateMatrix:
 
 
 def _pair_entry(verdict: ScenarioVerdict) -> dict[str, Any]:
-    return {
+    entry = {
         "passed": verdict.passed,
         "declared": None if verdict.declared is None else list(verdict.declared),
         "observed": list(verdict.observed),
         "first_divergence": _first_divergence(verdict.diff),
     }
+    if verdict.deviations:
+        entry["deviations"] = {backend: _deviation_entry(c) for backend, c in sorted(verdict.deviations.items())}
+    return entry
+
+
+def _deviation_entry(listed: DeviationCheck) -> dict[str, Any]:
+    """One backend's run against its known-deviation file (gate.json ``deviations``)."""
+    return {
+        "file": listed.file,
+        "known": [
+            {"step": k.observed.where, "observed": k.observed.outcome, "finding": k.finding.name, "entry": k.where}
+            for k in listed.known
+        ],
+        "unexpected": list(listed.unexpected),
+        "gone": list(listed.gone),
+    }
+
+
+def _pair_summary(pair: GateResult) -> dict[str, Any]:
+    """A pair's totals; for a backend held to a known-deviation file, the file and how many listed steps held."""
+    entry: dict[str, Any] = {"passed": pair.passed, "failed": len(pair.failures)}
+    checks = [v.deviations[pair.left] for v in pair.verdicts if pair.left in v.deviations]
+    if checks:
+        entry["deviation_file"] = checks[0].file
+        entry["known_deviations"] = sum(len(c.known) for c in checks)
+        entry["unexpected"] = sum(len(c.unexpected) for c in checks)
+        entry["gone"] = sum(len(c.gone) for c in checks)
+    return entry
 
 
 def summary(result: GateResult | GateMatrix) -> dict[str, Any]:
@@ -341,7 +417,7 @@ def summary(result: GateResult | GateMatrix) -> dict[str, Any]:
             "failed": len(failed),
             "unloadable": len(matrix.unloadable),
         },
-        "pairs": {pair.left: {"passed": pair.passed, "failed": len(pair.failures)} for pair in matrix.pairs},
+        "pairs": {pair.left: _pair_summary(pair) for pair in matrix.pairs},
         "scenarios": scenarios,
         "unloadable": [{"name": u.scenario, "error": u.error} for u in matrix.unloadable],
     }
@@ -358,6 +434,13 @@ def _test_case(suite: ElementTree.Element, pair: GateResult, verdict: ScenarioVe
         lines = [for_xml(line) for line in describe_failure(verdict, f"{pair.left} vs {pair.right}")]
         failure = ElementTree.SubElement(case, "failure", message=lines[1].strip() if len(lines) > 1 else "failed")
         failure.text = "\n".join(lines)
+        return
+    listed = verdict.deviations.get(pair.left)
+    if listed is not None and listed.known:
+        # Passing as listed: a known deviation, shown as CI systems show an expected failure.
+        message = for_xml(f"known deviation, as listed in {listed.known[0].where}")
+        skipped = ElementTree.SubElement(case, "skipped", type="known-deviation", message=message)
+        skipped.text = "\n".join(for_xml(f"{k.observed.where}: {k.observed.outcome}; {k.reason}") for k in listed.known)
 
 
 def junit_xml(result: GateResult | GateMatrix) -> str:

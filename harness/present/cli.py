@@ -33,6 +33,7 @@ from harness.execute.inputs import fingerprint
 from harness.execute.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
 from harness.execute.run import RunContext, run_scenario
 from harness.model.catalog import load_rules, render_table, with_table
+from harness.model.deviations import DeviationFile, find_deviation_file, load_deviation_file
 from harness.model.errors import InputError
 from harness.model.files import check_writable_folder, write_atomic
 from harness.model.paths import BUILTIN_GUESTS, reports_for, trace_path, wit_dir_for
@@ -246,10 +247,13 @@ GATE_EXIT_CODES = "\n".join(
     (
         "exit codes:",
         "  0  every scenario met its expectations on every backend and its declared divergences from the reference",
-        "  1  some scenario did not; each is listed with expected, observed and the first divergent step"
+        "  1  some scenario did not; each is listed with expected, observed and the first divergent step;"
+        " an implementation backend with a known-deviation file (guests/deviations/NAME-VERSION.toml) fails on a"
+        " deviation the file does not list and on a listed one that no longer happens"
         " (with --update-baseline: a scenario still fails its expectations, or a manifest was left unchanged)",
         "  2  unusable input: a manifest that does not load (the other scenarios are still judged and listed),"
-        " missing, corrupt or stale trace files, traces of another scenario set, an unknown backend",
+        " missing, corrupt or stale trace files, traces of another scenario set, an unknown backend, a missing or"
+        " invalid known-deviation file",
     )
 )
 
@@ -324,6 +328,10 @@ def _update_baseline(scenarios: Sequence[Scenario], result: GateMatrix, registry
     by_name = {s.name: s for s in scenarios}
     unchanged = 0
     for pair in result.pairs:
+        listed = next((v.deviations[pair.left].file for v in pair.verdicts if pair.left in v.deviations), None)
+        if listed is not None:
+            _say(f"{pair.left}: its divergences are declared in {listed}, reviewed by hand; no manifest changed for it")
+            continue
         for verdict in pair.verdicts:
             scenario = by_name[verdict.scenario]
             declared = declared_against_real(scenario, pair.left, registry)
@@ -332,7 +340,7 @@ def _update_baseline(scenarios: Sequence[Scenario], result: GateMatrix, registry
                 _say(update.message)
                 unchanged += not update.written
     several = len(result.pairs) > 1
-    failing = [(p, v) for p in result.pairs for v in p.verdicts if any(v.mismatches.get(p.left, ()))]
+    failing = [(p, v) for p in result.pairs for v in p.verdicts if not v.backend_ok(p.left)]
     if result.pairs:
         first = result.pairs[0]
         failing += [(first, v) for v in first.verdicts if v.mismatches.get(first.right)]
@@ -346,8 +354,37 @@ def _update_baseline(scenarios: Sequence[Scenario], result: GateMatrix, registry
     return EXIT_OK
 
 
+def _deviation_files(
+    args: argparse.Namespace, scenarios: Sequence[Scenario], names: Sequence[str], *, required: bool
+) -> dict[str, DeviationFile]:
+    """The known-deviation file of each implementation backend among ``names``, checked against the scenarios.
+
+    ``required``: a missing file for the version under test is an InputError (the gate);
+    otherwise the backend is judged against the manifests alone, with one line saying so.
+    """
+    files = {}
+    for name in names:
+        backend = get_backend(name)
+        version = backend.implementation_version()
+        if version is None:
+            continue
+        try:
+            path = find_deviation_file(args.guests, name, version)
+        except InputError as error:
+            if required:
+                raise
+            _say(f"note: {error}; {name} is judged against the manifests alone", err=True)
+            continue
+        files[name] = load_deviation_file(path, name, version, scenarios, backend.expectations_from)
+    return files
+
+
 def _evaluate(
-    args: argparse.Namespace, scenarios: Sequence[Scenario], errors: Sequence[InputError], check_current: bool
+    args: argparse.Namespace,
+    scenarios: Sequence[Scenario],
+    errors: Sequence[InputError],
+    check_current: bool,
+    deviations_required: bool = True,
 ) -> tuple[GateMatrix, dict[str, TraceSet], dict[str, Path], dict[str, BackendFacts]]:
     """Every selected backend judged against the reference, from the trace files in --reports."""
     selection: Selection = args.selection
@@ -360,7 +397,8 @@ def _evaluate(
     if check_current:
         _check_current(args, scenarios, sets)
     compared = [registry[name] for name in selection.compared]
-    result = evaluate_all(scenarios, compared, registry[reference], sets, paths, errors, registry)
+    files = _deviation_files(args, scenarios, selection.backends, required=deviations_required)
+    result = evaluate_all(scenarios, compared, registry[reference], sets, paths, errors, registry, files)
     return result, sets, paths, registry
 
 
@@ -404,7 +442,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     backends = [get_backend(name) for name in args.selection.backends]
     with _run_context(args) as ctx:
         statuses = [_refresh_traces(args, ctx, backend, scenarios, if_stale=True) for backend in backends]
-    result, sets, paths, registry = _evaluate(args, scenarios, (), check_current=False)
+    result, sets, paths, registry = _evaluate(args, scenarios, (), check_current=False, deviations_required=False)
     fallbacks = {name: registry[name].expectations_from for name in sets}
     model = report.build_matrix(scenarios, result, sets, fallbacks)
     traces = paths[args.selection.reference].parent

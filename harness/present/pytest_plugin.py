@@ -19,6 +19,7 @@ from harness.execute.cache import CACHE_DIR_ENV, cache_dir_option, resolve_cache
 from harness.execute.inputs import fingerprint
 from harness.execute.limits import DEFAULT_MEMORY_BYTES, DEFAULT_STEP_TIMEOUT_S, Limits
 from harness.execute.run import RunContext, run_scenario
+from harness.model.deviations import DeviationFile, find_deviation_file, load_deviation_file
 from harness.model.errors import InputError
 from harness.model.files import check_writable_folder, write_atomic
 from harness.model.paths import BUILTIN_GUESTS, reports_for, trace_path, wit_dir_for
@@ -32,6 +33,8 @@ _TRACES = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
 _CONTEXT = pytest.StashKey[RunContext]()
 #: Backends by name, looked up once per session (the entry-point scan costs milliseconds).
 _BACKENDS = pytest.StashKey[dict[str, Backend]]()
+#: Each selected implementation backend's known-deviation file, by backend name (None: a model backend).
+_DEVIATIONS = pytest.StashKey[dict[str, DeviationFile | None]]()
 _WORKER_KEY = "handle_compat_traces"
 #: What a bare ``pytest`` runs: the pair the project began with; tox names every backend's env.
 DEFAULT_BACKENDS = ("pseudo", "real")
@@ -52,6 +55,8 @@ class ScenarioRun:
     backend: str
     fallback: str | None
     trace: Trace
+    #: The backend's known-deviation file, for an implementation backend that has one.
+    deviations: DeviationFile | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -108,8 +113,35 @@ def pytest_configure(config: pytest.Config) -> None:
         # Exit 2, as the command line says unusable input.
         try:
             check_writable_folder(_reports(config), "--reports")
+            _deviation_files(config)
         except InputError as error:
-            pytest.exit(str(error), returncode=2)
+            pytest.exit(for_terminal(str(error)), returncode=2)
+
+
+def _deviation_files(config: pytest.Config) -> dict[str, DeviationFile | None]:
+    """The known-deviation file of each selected implementation backend, read and checked once per process.
+
+    A missing or invalid file is an InputError: checked before any scenario runs, it
+    stops the session with one line (exit 2), as the command line does.
+    """
+    if _DEVIATIONS in config.stash:
+        return config.stash[_DEVIATIONS]
+    guests: Path = config.getoption("guests")
+    files: dict[str, DeviationFile | None] = {}
+    registered = available()
+    scenarios: list[Scenario] | None = None
+    for name in _backends(config):
+        backend = registered[name]() if name in registered else None
+        version = None if backend is None else backend.implementation_version()
+        if backend is None or version is None:
+            files[name] = None
+            continue
+        path = find_deviation_file(guests, name, version)
+        if scenarios is None:
+            scenarios, _ = load_all(guests, set(registered))
+        files[name] = load_deviation_file(path, name, version, scenarios, backend.expectations_from)
+    config.stash[_DEVIATIONS] = files
+    return files
 
 
 def _reports(config: pytest.Config) -> Path:
@@ -170,7 +202,11 @@ def scenario_run(scenario_case: ScenarioCase, run_context: RunContext, pytestcon
     backend = backends[scenario_case.backend]
     trace = run_scenario(run_context, backend, scenario_case.scenario)
     pytestconfig.stash[_TRACES].setdefault(backend.name, []).append(trace.to_dict())
-    return ScenarioRun(scenario_case.scenario, backend.name, backend.expectations_from, trace)
+    try:
+        listed = _deviation_files(pytestconfig).get(backend.name)
+    except InputError as error:
+        pytest.fail(for_terminal(str(error)), pytrace=False)
+    return ScenarioRun(scenario_case.scenario, backend.name, backend.expectations_from, trace, listed)
 
 
 @pytest.hookimpl(optionalhook=True)

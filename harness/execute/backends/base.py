@@ -67,6 +67,15 @@ class Backend(ABC):
         """
         return None
 
+    def implementation_version(self) -> str | None:
+        """The version of the runtime under test, for an implementation backend; None for a model backend.
+
+        An implementation backend with a version is held to its known-deviation file
+        ``<guests>/deviations/<name>-<version>.toml`` (``harness.model.deviations``): its
+        departures from the rules are reviewed per version, never carried over silently.
+        """
+        return None
+
 
 HostFunc = Callable[..., Any]
 

@@ -24,6 +24,16 @@ JCO_VERSION = "1.35.0"
 _WASM_PAGE = 1 << 16
 
 
+def pinned_version() -> str:
+    """The jco version the runner's lockfile pins (what ``npm ci`` installs), or JCO_VERSION without a lockfile."""
+    try:
+        lock = json.loads((RUNNER_DIR / "package-lock.json").read_text(encoding="utf-8"))
+        found = lock["packages"]["node_modules/@bytecodealliance/jco"]["version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return JCO_VERSION
+    return found if isinstance(found, str) else JCO_VERSION
+
+
 def install_command() -> str:
     return f"npm ci --prefix {RUNNER_DIR}"
 
@@ -58,6 +68,10 @@ class JcoBackend(ExternalBackend):
             message = f"jco {found} is installed where {JCO_VERSION} is pinned: run `{install_command()}`"
             return InputError(RUNNER_DIR / "package.json", message)
         return None
+
+    def implementation_version(self) -> str:
+        """The jco version ``package-lock.json`` pins, which ``unavailable`` insists is the one installed."""
+        return pinned_version()
 
     def runner_files(self) -> tuple[Path, ...]:
         return (*sorted(RUNNER_DIR.glob("*.mjs")), RUNNER_DIR / "package-lock.json")
