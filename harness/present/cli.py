@@ -15,6 +15,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from harness.compare.baseline import update_declared
+from harness.compare.deviations import check_deviations
 from harness.compare.diff import EXPLANATIONS, diff_sets
 from harness.compare.expect import check, explain
 from harness.compare.gate import (
@@ -104,9 +105,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for error in errors:
         _say(f"error: {error}", err=True)
     selected = [s for s in scenarios if not args.k or args.k in s.name]
+    files = _deviation_files(args, scenarios, [b.name for b in backends], required=False)
     with _run_context(args) as ctx:
         statuses = [
-            _refresh_traces(args, ctx, backend, selected, if_stale=args.if_stale and not errors) for backend in backends
+            _refresh_traces(args, ctx, backend, selected, args.if_stale and not errors, files.get(backend.name))
+            for backend in backends
         ]
     if errors:
         _say(f"{len(errors)} scenario(s) could not be loaded")
@@ -127,9 +130,17 @@ def _run_context(args: argparse.Namespace) -> RunContext:
 
 
 def _refresh_traces(
-    args: argparse.Namespace, ctx: RunContext, backend: Backend, scenarios: Sequence[Scenario], if_stale: bool
+    args: argparse.Namespace,
+    ctx: RunContext,
+    backend: Backend,
+    scenarios: Sequence[Scenario],
+    if_stale: bool,
+    listed: DeviationFile | None = None,
 ) -> int:
     """Runs ``scenarios`` on ``backend`` and writes its trace file.
+
+    ``listed``: the backend's known-deviation file; a scenario that departs from its
+    manifest exactly as listed is ``known``, one that departs otherwise ``FAIL``.
 
     With ``if_stale``, a trace file made from the same inputs (guests, WIT,
     harness, wasmtime: ``harness.inputs.fingerprint``) is kept as it is, whoever
@@ -146,15 +157,21 @@ def _refresh_traces(
         traces.append(trace)
         mismatches = check(scenario, trace, backend.name, backend.expectations_from)
         outcomes = " ".join(s.outcome.short().replace(" ", ":") for s in trace.steps)
+        deviations = None if listed is None else check_deviations(scenario.name, trace, mismatches, listed)
         if trace.error:
             _say(f"error: {trace.error}", err=True)
             _say(f"ERROR {scenario.name}")
-        elif mismatches:
+        elif deviations is not None and deviations.ok and deviations.known:
+            findings = ", ".join(dict.fromkeys(k.finding.name for k in deviations.known))
+            _say(f"known {scenario.name}: {outcomes} (listed in {listed.shown if listed else ''}: {findings})")
+        elif mismatches or (deviations is not None and not deviations.ok):
             _say(f"FAIL  {scenario.name}: {outcomes}")
             print(explain(scenario, trace, backend.name, backend.expectations_from))
+            for line in deviations.lines() if deviations is not None else ():
+                _say(f"  {line}")
         else:
             _say(f"ok    {scenario.name}: {outcomes}")
-        failed += bool(mismatches) or bool(trace.error)
+        failed += bool(trace.error) or (not deviations.ok if deviations is not None else bool(mismatches))
     write_atomic(path, merge(backend.name, version("wasmtime"), traces, inputs).to_json())
     _say(f"{len(traces) - failed} passed, {failed} failed on {backend.name}; traces in {path}")
     if any(t.error for t in traces):
@@ -440,8 +457,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
             _say(f"error: {error}", err=True)
         return EXIT_INPUT
     backends = [get_backend(name) for name in args.selection.backends]
+    files = _deviation_files(args, scenarios, [b.name for b in backends], required=False)
     with _run_context(args) as ctx:
-        statuses = [_refresh_traces(args, ctx, backend, scenarios, if_stale=True) for backend in backends]
+        statuses = [_refresh_traces(args, ctx, b, scenarios, True, files.get(b.name)) for b in backends]
     result, sets, paths, registry = _evaluate(args, scenarios, (), check_current=False, deviations_required=False)
     fallbacks = {name: registry[name].expectations_from for name in sets}
     model = report.build_matrix(scenarios, result, sets, fallbacks)

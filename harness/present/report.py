@@ -29,6 +29,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from harness.compare.deviations import DeviationCheck
 from harness.compare.diff import EXPLANATIONS, Divergence
 from harness.compare.expect import Mismatch
 from harness.compare.gate import GateMatrix, GateResult, ScenarioVerdict, as_matrix
@@ -81,6 +82,8 @@ class RunCell:
     events_total: int
     #: Per kind of event left out, "<kind> <resource> x<count>", when events were left out.
     events_omitted: tuple[str, ...]
+    #: Why the step departs from the manifest as the backend's known-deviation file lists ("" otherwise).
+    known_deviation: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,12 @@ class BackendRun:
     live: tuple[str, ...]
     live_total: int
     error: str | None
+    #: True when the run departs from the manifest exactly as the backend's known-deviation file lists.
+    known: bool = False
+    #: The listed deviations' reasons (finding, why, rule, entry), one per line, for the reader of a known run.
+    deviation: str = ""
+    #: For a backend with a known-deviation file: deviations it does not list, and listed ones not seen.
+    deviation_problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -253,7 +262,15 @@ def _omitted(events: Sequence[Event]) -> tuple[str, ...]:
     return tuple(f"{what} x{count}" for what, count in sorted(tally.items()))
 
 
-def _cell(scenario: Scenario, step: Step, trace: StepTrace, backend: str, fallback: str | None, bad: bool) -> RunCell:
+def _cell(
+    scenario: Scenario,
+    step: Step,
+    trace: StepTrace,
+    backend: str,
+    fallback: str | None,
+    bad: bool,
+    known_deviation: str = "",
+) -> RunCell:
     expectation = scenario.expectation(step, backend, fallback)
     outcome: Outcome = trace.outcome
     return RunCell(
@@ -270,6 +287,7 @@ def _cell(scenario: Scenario, step: Step, trace: StepTrace, backend: str, fallba
         emits_total=len(trace.emits),
         events_total=len(trace.events),
         events_omitted=_omitted(trace.events),
+        known_deviation=known_deviation,
     )
 
 
@@ -299,7 +317,14 @@ def _what_went_wrong(expected: Expectation | None, observed: Outcome) -> str:
     return "no trap" if expected.trap is not None else "wrong value"
 
 
-def _backend_run(scenario: Scenario, trace: Trace, mismatches: Sequence[Mismatch], fallback: str | None) -> BackendRun:
+def _backend_run(
+    scenario: Scenario,
+    trace: Trace,
+    mismatches: Sequence[Mismatch],
+    fallback: str | None,
+    listed: DeviationCheck | None = None,
+) -> BackendRun:
+    """One backend's whole run; ``listed``: its run against its known-deviation file, when it has one."""
     trapped = next((s for s in trace.steps if s.outcome.status is Status.TRAP), None)
     trap_step = None if trapped is None else trapped.index + 1
     if trace.error:
@@ -317,16 +342,24 @@ def _backend_run(scenario: Scenario, trace: Trace, mismatches: Sequence[Mismatch
             step = scenario.steps[first.step]
             expected = scenario.expectation(step, trace.backend, fallback)
             summary, summary_step = _what_went_wrong(expected, trace.steps[first.step].outcome), first.step + 1
+    known = listed is not None and listed.ok and bool(listed.known)
+    if known:
+        summary = "known deviation"
+    elif listed is not None and listed.gone and not mismatches:
+        summary, summary_step = "deviation gone", None
     return BackendRun(
         outcome=outcome,
         trap_step=trap_step,
         summary=summary,
         summary_step=summary_step,
-        matches=not mismatches,
+        matches=not mismatches and (listed is None or listed.ok),
         mismatches=tuple(m.line() for m in mismatches),
         live=tuple(f"{r.resource}#{r.rep}" for r in trace.live[:LOG_LIMIT]),
         live_total=len(trace.live),
         error=trace.error,
+        known=known,
+        deviation="\n".join(dict.fromkeys(f"{k.reason} ({k.where})" for k in listed.known)) if listed else "",
+        deviation_problems=tuple(listed.lines()) if listed else (),
     )
 
 
@@ -354,11 +387,22 @@ def _steps(
     right = _reference_of(verdict, left)
     first = verdict.diff.first
     bad = {b: {m.step for m in ms} for v in verdicts.values() for b, ms in v.mismatches.items()}
+    known = {
+        b: {k.observed.step: k.reason for k in c.known} for v in verdicts.values() for b, c in v.deviations.items()
+    }
     divergences = {backend: _by_step(v) for backend, v in verdicts.items()}
     rows = []
     for index, step in enumerate(scenario.steps):
         cells = {
-            backend: _cell(scenario, step, trace.steps[index], backend, fallbacks.get(backend), index in bad[backend])
+            backend: _cell(
+                scenario,
+                step,
+                trace.steps[index],
+                backend,
+                fallbacks.get(backend),
+                index in bad[backend],
+                known.get(backend, {}).get(index, ""),
+            )
             for backend, trace in traces.items()
             if index < len(trace.steps)
         }
@@ -400,7 +444,10 @@ def _entry(
     lt, rt = traces[left], traces[right]
     first = verdict.diff.first
     mismatches = {b: ms for v in verdicts.values() for b, ms in v.mismatches.items()}
-    runs = {b: _backend_run(scenario, t, mismatches.get(b, ()), fallbacks.get(b)) for b, t in traces.items()}
+    listed = {b: c for v in verdicts.values() for b, c in v.deviations.items()}
+    runs = {
+        b: _backend_run(scenario, t, mismatches.get(b, ()), fallbacks.get(b), listed.get(b)) for b, t in traces.items()
+    }
     return ScenarioEntry(
         name=scenario.name,
         title=scenario.title,

@@ -23,6 +23,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
+from harness.execute.backends.jco import JcoBackend
 from harness.model.files import write_atomic
 from harness.model.paths import BUILTIN_GUESTS
 from suites import browser
@@ -33,8 +34,11 @@ SCREENSHOT_DIR_ENV = "HANDLE_COMPAT_SCREENSHOT_DIR"
 SCREENSHOT = "compat.png"
 #: Height of the screenshot: the header, the summary, the matrix and the first scenarios.
 SCREENSHOT_HEIGHT = 2200
-#: The backends of the report: a column each in the matrix and in what each model protects.
-BACKENDS = ("pseudo", "pseudo-reuse", "real")
+#: Why jco cannot run here (Node or its packages missing), or None; CI installs both.
+JCO_MISSING = JcoBackend().unavailable()
+#: The backends of the report: a column each in the matrix and in what each model protects;
+#: jco's column, held to its known-deviation file, wherever jco runs.
+BACKENDS = ("pseudo", "pseudo-reuse", "real") + (() if JCO_MISSING else ("jco",))
 
 
 def _require_browser() -> None:
@@ -279,3 +283,35 @@ def test_a_category_of_the_protects_table_filters_the_matrix(loaded: WebDriver) 
     assert Select(loaded.find_element(By.ID, "filter-category")).first_selected_option.get_attribute("value") == (
         "use-after-free"
     )
+
+
+def _jco_cell(driver: WebDriver, scenario: str) -> WebElement:
+    """jco's cell of a scenario's row in the matrix."""
+    if JCO_MISSING is not None:
+        if browser.in_ci():
+            pytest.fail(f"the jco column must be covered in CI: {JCO_MISSING}", pytrace=False)
+        pytest.skip(f"jco cannot run here: {JCO_MISSING}")
+    row = driver.find_element(By.CSS_SELECTOR, f"#matrix-table tbody tr[data-name='{scenario}']")
+    return row.find_elements(By.CSS_SELECTOR, "td.run")[BACKENDS.index("jco")]
+
+
+def test_jco_column_shows_a_listed_deviation_as_known_with_its_reason_on_hover(loaded: WebDriver) -> None:
+    cell = _jco_cell(loaded, "own-transfer")
+    pill = cell.find_element(By.CLASS_NAME, "pill")
+    assert "known" in str(cell.get_attribute("class")).split()
+    assert (pill.text, pill.value_of_css_property("border-top-style")) == ("known deviation", "dashed")
+    assert "known deviation (unchecked-method-handle)" in str(pill.get_attribute("title"))
+    assert "jco-1.35.0.toml" in str(pill.get_attribute("title"))
+
+
+def test_jco_column_shows_a_scenario_without_deviation_as_ok(loaded: WebDriver) -> None:
+    cell = _jco_cell(loaded, "baseline-roundtrip")
+    assert (str(cell.get_attribute("class")).split()[-1], cell.find_element(By.CLASS_NAME, "pill").text) == ("ok", "ok")
+
+
+def test_an_opened_scenario_explains_each_known_step_of_jco(loaded: WebDriver) -> None:
+    _jco_cell(loaded, "give-back-then-lend")
+    section = _open(loaded, "give-back-then-lend", "table.steps")
+    known = section.find_elements(By.CSS_SELECTOR, "td.outcome.known .known-why")
+    assert len(known) == 3
+    assert all("borrow-rep-by-history" in element.text for element in known)
