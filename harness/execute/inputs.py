@@ -49,10 +49,15 @@ def _files(scenario: Scenario) -> list[Path]:
     return [scenario.path / MANIFEST, *(c.wat for c in scenario.components)]
 
 
-def fingerprint(scenarios: Iterable[Scenario], wit_dir: Path, limits: Limits) -> str:
-    """sha256 over the scenarios' names and files, the WIT files, the limits and the tool versions."""
+def fingerprint(scenarios: Iterable[Scenario], wit_dir: Path, limits: Limits, backend_inputs: bytes = b"") -> str:
+    """sha256 over the scenarios' names and files, the WIT files, the limits and the tool versions.
+
+    ``backend_inputs``: what else shapes the backend's traces (``Backend.trace_inputs``:
+    an out-of-process runtime's version and runner files).
+    """
     digest = hashlib.sha256()
     digest.update(f"harness {HARNESS_TRACE_VERSION} wasmtime {version('wasmtime')}\n".encode())
+    digest.update(b"backend " + backend_inputs + b"\n")
     digest.update(f"limits {limits.step_timeout_s} {limits.memory_bytes}\n".encode())
     for wit in sorted(wit_dir.glob("*.wit")):
         digest.update(wit.name.encode() + b"\0" + wit.read_bytes() + b"\0")

@@ -146,7 +146,7 @@ def _refresh_traces(
     harness, wasmtime: ``harness.inputs.fingerprint``) is kept as it is, whoever
     wrote it: this command, or the pytest plugin merging every xdist worker's traces.
     """
-    inputs = fingerprint(scenarios, ctx.wit_dir, ctx.limits)
+    inputs = fingerprint(scenarios, ctx.wit_dir, ctx.limits, backend.trace_inputs())
     path = trace_path(args.reports, backend.name)
     if if_stale and _up_to_date(path, inputs):
         _say(f"{path} is up to date")
@@ -320,11 +320,18 @@ def _remake_command(args: argparse.Namespace, backend: str) -> str:
     return command
 
 
+def _trace_inputs(backend: str) -> bytes:
+    """A registered backend's ``trace_inputs``; nothing for traces of a backend not registered here."""
+    registered = available()
+    return registered[backend]().trace_inputs() if backend in registered else b""
+
+
 def _check_current(args: argparse.Namespace, scenarios: Sequence[Scenario], sets: Mapping[str, TraceSet]) -> None:
     """Refuses trace files made from other inputs than the current ones (``harness.execute.inputs``)."""
     limits = Limits.from_options(args.step_timeout, args.memory_limit)
-    inputs = fingerprint(scenarios, wit_dir_for(args.guests), limits)
+    wit_dir = wit_dir_for(args.guests)
     for backend, trace_set in sets.items():
+        inputs = fingerprint(scenarios, wit_dir, limits, _trace_inputs(backend))
         if trace_set.inputs != inputs:
             made = "made from other guests, WIT files, limits, harness or wasmtime than the current ones"
             path = trace_path(args.reports, backend)

@@ -236,6 +236,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     scenarios, _ = load_all(guests, set(available()))
     for backend, items in traces.items():
         ran = {t["scenario"] for t in items}
-        inputs = fingerprint([s for s in scenarios if s.name in ran], wit_dir_for(guests), _limits(config))
+        backend_inputs = get_backend(backend).trace_inputs()
+        inputs = fingerprint(
+            [s for s in scenarios if s.name in ran], wit_dir_for(guests), _limits(config), backend_inputs
+        )
         trace_set = merge(backend, version("wasmtime"), (Trace.from_dict(t) for t in items), inputs)
         write_atomic(trace_path(reports, backend), trace_set.to_json())

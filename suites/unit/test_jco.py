@@ -13,6 +13,7 @@ from wasmtime.component import Component
 
 from harness.execute.backends import get_backend
 from harness.execute.backends.jco import JcoBackend
+from harness.execute.inputs import fingerprint
 from harness.execute.limits import Limits
 from harness.execute.run import RunContext, run_scenario
 from harness.execute.wrap import wrap_scenario
@@ -197,3 +198,13 @@ def test_without_node_the_jco_backend_says_so_in_one_line_and_exits_2(tmp_path: 
     errors = [line for line in completed.stderr.splitlines() if line.strip()]
     assert (completed.returncode, len(errors)) == (2, 1)
     assert "`node` is not on PATH" in errors[0]
+
+
+def test_a_change_to_the_runner_makes_its_traces_stale(tmp_path: Path) -> None:
+    """The inputs fingerprint covers an external runner's files: traces from another runner are not current."""
+    backend = _fake(tmp_path, "junk")
+    scenarios = [load_scenario(BUILTIN_GUESTS / name) for name in _THREE]
+    before = fingerprint(scenarios, BUILTIN_GUESTS / "wit", Limits(), backend.trace_inputs())
+    backend.script.write_text(_FAKE_RUNNER + "\n# another runner version\n", encoding="utf-8")
+    after = fingerprint(scenarios, BUILTIN_GUESTS / "wit", Limits(), backend.trace_inputs())
+    assert before != after

@@ -67,6 +67,14 @@ class Backend(ABC):
         """
         return None
 
+    def trace_inputs(self) -> bytes:
+        """What shapes this backend's traces beyond the guests, the WIT, the harness and wasmtime.
+
+        Part of the trace files' inputs fingerprint (``harness.execute.inputs``), so traces
+        made by another version of an out-of-process runtime count as stale.
+        """
+        return b""
+
     def implementation_version(self) -> str | None:
         """The version of the runtime under test, for an implementation backend; None for a model backend.
 

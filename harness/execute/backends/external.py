@@ -42,6 +42,16 @@ class ExternalBackend(Backend):
     def runner_files(self) -> tuple[Path, ...]:
         """The runner's own files: what it makes of a component depends on them (part of the cache key)."""
 
+    def trace_inputs(self) -> bytes:
+        """The runtime's version and the runner's own files: a change to either can change a trace."""
+        parts = [f"{self.runtime} {self.implementation_version()}".encode()]
+        for path in self.runner_files():
+            try:
+                parts.append(path.name.encode() + b"\0" + path.read_bytes())
+            except OSError:
+                parts.append(path.name.encode() + b"\0missing")
+        return b"\0".join(parts)
+
     def define_host(self, linker: Linker, wit: WitPackage, scenario: Scenario, host: StreamHost) -> None:
         """Never called: the runner serves the host in its own process."""
         raise TypeError(f"backend {self.name} runs out of process through its runner, not in a wasmtime linker")
