@@ -4,8 +4,10 @@ Derived from the runs alone, never written by hand. A scenario belongs to a cate
 when the 2023 pseudo table and real handles diverge there in that category: observed
 when both were run against each other, else as its manifest declares (plain
 ``diverges``). A backend "behaves like the reference" on a scenario when the differ
-finds no divergence between their traces. For spec authors this answers, per kind of
-hazard real handles remove, which other model removes it too.
+finds no divergence between their traces; it "traps too" when the only divergence is
+the trap's kind (the hazard is stopped, by another check: ``bad-tag`` where real says
+``unknown-handle``). For spec authors this answers, per kind of hazard real handles
+remove, which other model removes it too.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class ProtectsCell:
     total: int
     #: The scenarios of the category on which it does not, by name.
     differ: tuple[str, ...]
+    #: Of ``differ``, those where it traps as the reference does, only with another trap kind.
+    traps_too: int = 0
     #: True for the reference's own column (like it everywhere by definition).
     reference: bool = False
 
@@ -48,6 +52,11 @@ class ProtectsCell:
     def text(self) -> str:
         """``5/5``, or ``—`` when no scenario is of the category."""
         return f"{self.like}/{self.total}" if self.total else "—"
+
+    @property
+    def note(self) -> str:
+        """``+2 trap too`` when some scenarios are stopped by another trap; empty otherwise."""
+        return f"+{self.traps_too} trap too" if self.traps_too else ""
 
     @property
     def level(self) -> str:
@@ -82,18 +91,20 @@ def scenario_categories(scenarios: Sequence[Scenario], result: GateMatrix) -> di
 def protects(scenarios: Sequence[Scenario], result: GateMatrix, columns: Sequence[str]) -> tuple[ProtectsRow, ...]:
     """The table: one row per category of CATEGORIES, one cell per backend of ``columns``."""
     of_category = scenario_categories(scenarios, result)
-    same: Mapping[str, Mapping[str, bool]] = {
-        pair.left: {v.scenario: not v.observed for v in pair.verdicts} for pair in result.pairs
+    observed: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+        pair.left: {v.scenario: v.observed for v in pair.verdicts} for pair in result.pairs
     }
     rows = []
     for category in CATEGORIES:
         members = tuple(name for name, categories in of_category.items() if category.value in categories)
         cells = []
         for backend in columns:
-            if backend == result.reference or backend not in same:
+            if backend == result.reference or backend not in observed:
                 cells.append(ProtectsCell(backend, len(members), len(members), (), reference=True))
                 continue
-            differ = tuple(name for name in members if not same[backend].get(name, False))
-            cells.append(ProtectsCell(backend, len(members) - len(differ), len(members), differ))
+            against = observed[backend]
+            differ = tuple(name for name in members if against.get(name, (Category.OTHER.value,)))
+            traps_too = sum(1 for name in differ if against.get(name) == (Category.TRAP_KIND.value,))
+            cells.append(ProtectsCell(backend, len(members) - len(differ), len(members), differ, traps_too))
         rows.append(ProtectsRow(category.value, members, tuple(cells)))
     return tuple(rows)

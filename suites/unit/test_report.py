@@ -368,3 +368,17 @@ def test_compat_json_has_the_backends_and_the_protects_table(matrix: report.Repo
         "use-after-free",
     )
     assert (cell["backend"], cell["like"], cell["total"], cell["differ"]) == ("pseudo-reuse", 2, 2, [])
+
+
+def test_protects_counts_a_hazard_stopped_by_another_trap_apart_from_behaving_like_real() -> None:
+    # forge-guess-foreign is forgery (pseudo lets b read a's stream); pseudo-tagged's tag check
+    # stops the guess with bad-tag where real says unknown-handle: not like real, but it traps too.
+    scenarios = [load_scenario(BUILTIN_GUESTS / "forge-guess-foreign")]
+    ctx = RunContext(BUILTIN_GUESTS / "wit")
+    backends = [get_backend(name) for name in ("pseudo", "pseudo-tagged", "real")]
+    sets = {b.name: merge(b.name, "50.0.1", [run_scenario(ctx, b, s) for s in scenarios]) for b in backends}
+    result = evaluate_all(scenarios, backends[:2], backends[2], sets, {n: Path(f"{n}.json") for n in sets})
+    built = report.build_matrix(scenarios, result, sets, {b.name: b.expectations_from for b in backends})
+    forgery = next(row for row in built.protects if row.category == "forgery")
+    cells = {c.backend: (c.text, c.note) for c in forgery.cells}
+    assert (cells["pseudo"], cells["pseudo-tagged"]) == (("0/1", ""), ("0/1", "+1 trap too"))
