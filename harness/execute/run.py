@@ -61,6 +61,8 @@ class RunContext:
     cache: CompileCache = field(init=False)
     watchdog: Watchdog = field(init=False)
     _cores: dict[Path, tuple[CoreModule, wasmtime.Module]] = field(default_factory=dict)
+    #: Wrapper text and op-log sites per shape (see ``wrapped``): generated programs share a few shapes.
+    _wrapped: dict[tuple[object, ...], tuple[str, SiteTable | None]] = field(default_factory=dict)
     #: External backends' runners (one process each for the whole run), by backend name; see ``runners``.
     runners: dict[str, Closable] = field(default_factory=dict)
 
@@ -91,6 +93,23 @@ class RunContext:
         if key not in self._cores:
             self._cores[key] = compile_core(self.engine, path, self.cache.module)
         return self._cores[key]
+
+    def wrapped(
+        self, backend: Backend, scenario: Scenario, cores: dict[str, CoreModule]
+    ) -> tuple[str, SiteTable | None]:
+        """The outer component text of ``scenario`` on ``backend``, and its op-log sites.
+
+        The text depends on the components, their core modules and wiring, never on the
+        steps, so scenarios of one shape (the fuzzer's programs) share it; the sites are
+        only read once wrapping is done.
+        """
+        shape = tuple((s.name, cores[s.name].sha256, tuple(sorted(s.imports.items()))) for s in scenario.components)
+        key = (backend.model, backend.routes_peer_handles, self.oplog, shape)
+        if key not in self._wrapped:
+            sites = SiteTable() if self.oplog else None
+            text = wrap_scenario(self.wit, backend.model, scenario, cores, sites, backend.routes_peer_handles)
+            self._wrapped[key] = (text, sites)
+        return self._wrapped[key]
 
     def component(self, text: str, blame: Path) -> Component:
         try:
@@ -125,8 +144,7 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
         compiled = {spec.name: ctx.core(spec.wat) for spec in scenario.components}
         cores = {name: core for name, (core, _) in compiled.items()}
         modules.update((name, core.sha256) for name, core in cores.items())
-        sites = SiteTable() if ctx.oplog else None
-        text = wrap_scenario(ctx.wit, backend.model, scenario, cores, sites, backend.routes_peer_handles)
+        text, sites = ctx.wrapped(backend, scenario, cores)
         component = ctx.component(text, _blame(scenario))
         run = _Instance(ctx, backend, scenario, compiled, component, sites is not None)
         host, store, instance = run.host, run.store, run.instance
@@ -169,6 +187,7 @@ def run_scenario(ctx: RunContext, backend: Backend, scenario: Scenario) -> Trace
                 ops_complete=complete,
             )
         )
+    run.close()
     return Trace(scenario.name, backend.name, modules, steps=tuple(steps), live=host.live())
 
 
@@ -204,8 +223,18 @@ class _Instance:
                 with root.add_instance(SINK_IMPORT) as sink:
                     sink.add_func("append", self._append)
         backend.define_host(linker, ctx.wit, scenario, self.host)
-        with ctx.watchdog.armed(self.store, self.timeout):
-            self.instance = linker.instantiate(self.store, component)
+        try:
+            with ctx.watchdog.armed(self.store, self.timeout):
+                self.instance = linker.instantiate(self.store, component)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Frees the store now. Its host functions refer back to this object through wasmtime's
+        registry, a cycle Python's collector cannot see: a store left to it is never freed, and each
+        keeps gigabytes of address space reserved for its memories (thousands of runs exhaust it)."""
+        self.store.close()
 
     def _append(self, _store: object, site: int, position: int, value: int) -> None:
         self.sink.extend((site, position, value))
@@ -225,6 +254,7 @@ def _replayed_ops(run: _Instance, sites: SiteTable, upto: int, outcome: Outcome)
     """
     if outcome.trap in (TrapKind.TIMEOUT, TrapKind.RESOURCE_LIMIT) or outcome.status is not Status.TRAP:
         return (), False
+    replay: _Instance | None = None
     try:
         replay = run.fresh()
         for step in run.scenario.steps[:upto]:
@@ -242,6 +272,9 @@ def _replayed_ops(run: _Instance, sites: SiteTable, upto: int, outcome: Outcome)
             again = _call(replay.store, replay.instance, step.component, step.op, step.arg)
     except wasmtime.WasmtimeError:
         return (), False
+    finally:
+        if replay is not None:
+            replay.close()
     return sites.decode(replay.sink, upto), again == outcome
 
 
