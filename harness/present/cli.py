@@ -42,7 +42,7 @@ from harness.model.safe_text import for_terminal
 from harness.model.scenario import DECLARED_AGAINST, Scenario, load_all
 from harness.model.trace import TraceSet, merge
 from harness.model.vocabulary import BackendFacts, Category
-from harness.present import limit_options, report
+from harness.present import fuzz_command, limit_options, report
 from harness.present.selection import Selection, parse_names, select
 
 EXIT_OK, EXIT_DIFFERS, EXIT_INPUT = 0, 1, 2
@@ -549,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(listing)
     listing.set_defaults(func=_cmd_list)
     commands.add_parser("backends", help="list the registered backends").set_defaults(func=_cmd_backends)
+    fuzz_command.add_parser(commands)
     for name, command in commands.choices.items():
         command.description = command.description or DESCRIPTIONS[name]
     return parser

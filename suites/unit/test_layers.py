@@ -17,7 +17,8 @@ ALLOWED = {
     "model": set(),
     "execute": {"model"},
     "compare": {"model"},
-    "present": {"model", "execute", "compare"},
+    "fuzz": {"model", "execute", "compare"},
+    "present": {"model", "execute", "compare", "fuzz"},
 }
 
 
