@@ -123,12 +123,16 @@ class Watchdog:
             self._thread = threading.Thread(target=self._loop, name="handle-compat-watchdog", daemon=True)
             self._thread.start()
         store.set_epoch_deadline(1)
-        # Plain assignments: the thread reads the deadline under the GIL at its next poll.
-        self._deadline = time.monotonic() + seconds
+        # Under the lock (uncontended while the thread waits, and nobody is woken): the
+        # thread reads the deadline and adds the epoch as one step, so it can neither
+        # read a deadline being cleared nor clear, and interrupt, the next call's.
+        with self._wakeup:
+            self._deadline = time.monotonic() + seconds
         try:
             yield
         finally:
-            self._deadline = None
+            with self._wakeup:
+                self._deadline = None
 
     def close(self) -> None:
         """Stops the thread; arming afterwards is an error."""
