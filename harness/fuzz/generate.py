@@ -63,51 +63,57 @@ USE = {"input": Code.READ, "output": Code.WRITE, "pollable": Code.READY, "counte
 DROP = {"input": Code.DROP_IN, "output": Code.DROP_OUT, "pollable": Code.DROP_POLL, "counter": Code.DROP_COUNTER}
 #: What each step means to do, in the order hypothesis shrinks towards: typed uses and drops find the
 #: handle a register was last given, so drops free slots that creations then reuse; ``any`` is any operation.
-INTENTS = ("create", "use", "drop", "any", "create", "use", "drop", "any", "any")
+INTENTS = ("create", "drop", "use", "create", "drop", "use", "any", "any")
 
 
-def typed(length: int, drafts: list[tuple[str, str, int, Instruction, Code, int]]) -> Program:
+@st.composite
+def drafts(draw: st.DrawFn, length: int) -> Instruction | tuple[str, str, int, Code, int]:
+    """One step before its kind is known: any instruction, or (intent, component, register, creator, operand)."""
+    intent = draw(st.sampled_from(INTENTS))
+    if intent == "any":
+        return draw(instructions(length))
+    component = draw(st.sampled_from((NAMES[0], *NAMES[:length])))
+    register = draw(st.sampled_from(REGISTER_CHOICES))
+    return intent, component, register, draw(st.sampled_from(CREATORS)), draw(st.integers(0, 15))
+
+
+def typed(length: int, steps: list[Instruction | tuple[str, str, int, Code, int]]) -> Program:
     """The program the drafts describe: each use or drop picks the operation for what its register last got.
 
-    A draft is (intent, component, register, any instruction, creating operation, operand). The
-    kinds are worked out here, after drawing, so the drafts stay independent of each other and
-    hypothesis shrinks a program by deleting any of them.
+    The kinds are worked out here, after drawing, so the drafts stay independent of each other
+    and hypothesis shrinks a program by deleting any of them.
     """
     kinds: dict[tuple[str, int], str] = {}
-    steps: list[Instruction] = []
-    for intent, component, register, anything, creator, operand in drafts:
-        kind = kinds.get((component, register))
-        if intent == "any":
-            step = anything
-        elif intent == "create" or kind is None:
-            step = Instruction(component, creator, register, operand % 10 if creator is Code.COUNTER_NEW else operand)
+    program: list[Instruction] = []
+    for draft in steps:
+        if isinstance(draft, Instruction):
+            step = draft
         else:
-            step = Instruction(component, (USE if intent == "use" else DROP)[kind], register)
+            intent, component, register, creator, operand = draft
+            kind = kinds.get((component, register))
+            if intent == "create" or kind is None:
+                step = Instruction(
+                    component, creator, register, operand % 10 if creator is Code.COUNTER_NEW else operand
+                )
+            else:
+                step = Instruction(component, (USE if intent == "use" else DROP)[kind], register)
         if step.code in MADE:
             kinds[(step.component, step.register)] = MADE[step.code]
         elif step.code is Code.SUBSCRIBE:
             kinds[(step.component, step.operand & 3)] = "pollable"
         elif step.code is Code.COPY and (step.component, step.register) in kinds:
             kinds[(step.component, step.operand & 3)] = kinds[(step.component, step.register)]
-        steps.append(step)
-    return Program(length, tuple(steps))
+        program.append(step)
+    return Program(length, tuple(program))
 
 
 @st.composite
 def programs(draw: st.DrawFn, max_steps: int = MAX_STEPS) -> Program:
-    """A program over 2 or 3 components of 3 to ``max_steps`` steps.
+    """A program over 2 or 3 components of 4 to ``max_steps`` steps.
 
     A step meant as a use or a drop picks the operation for the kind of handle its register last
     got (``READ`` for an input stream, ...): otherwise most programs would trap on their second
     step, on a type mismatch, alike everywhere.
     """
     length = draw(st.integers(2, 3))
-    draft = st.tuples(
-        st.sampled_from(INTENTS),
-        st.sampled_from((NAMES[0], *NAMES[:length])),
-        st.sampled_from(REGISTER_CHOICES),
-        instructions(length),
-        st.sampled_from(CREATORS),
-        st.integers(0, 15),
-    )
-    return typed(length, draw(st.lists(draft, min_size=3, max_size=max_steps)))
+    return typed(length, draw(st.lists(drafts(length), min_size=4, max_size=max_steps)))
