@@ -93,11 +93,12 @@ EXPLANATIONS: Mapping[Category, Explanation] = {
 #: Probe tags whose value a guest says is a handle index: shown renamed per component so
 #: the narration of two backends lines up. No category is read from any tag.
 HANDLE_TAGS = frozenset({"handle", "received", "gave-own", "lent", "kept-borrow", "dropped", "guessed", "raw", "zero"})
-_BORROW_TRAPS = {TrapKind.OWN_LENT, TrapKind.BORROW_OUTSTANDING, TrapKind.BORROW_AS_OWN}
+#: Trap kinds that only a borrow rule raises: their divergences are borrow-rules.
+BORROW_TRAPS = frozenset({TrapKind.OWN_LENT, TrapKind.BORROW_OUTSTANDING, TrapKind.BORROW_AS_OWN})
 #: Tags after which the component says it no longer holds the index it reported.
 _RELEASING_TAGS = {"dropped", "gave-own"}
 #: The category of an index use that is not legitimate, by how the index stood.
-_STANDING_CATEGORY: Mapping[Standing, Category] = {
+STANDING_CATEGORY: Mapping[Standing, Category] = {
     Standing.AFTER_DROP: Category.USE_AFTER_FREE,
     Standing.AFTER_GIVING: Category.OWNERSHIP_TRANSFER,
     Standing.BORROW_PAST_CALL: Category.BORROW_RULES,
@@ -320,14 +321,14 @@ def _classify(left: Trace, right: Trace, left_p: Provenance, right_p: Provenance
     )
     lo, ro = left.steps[index].outcome, right.steps[index].outcome
     traps = {o.trap for o in (lo, ro) if o.status is Status.TRAP}
-    if traps & _BORROW_TRAPS:
+    if traps & BORROW_TRAPS:
         return _Verdict(Category.BORROW_RULES, "a borrow rule trapped", words)
     if lo.status is Status.TRAP and ro.status is Status.TRAP and lo.trap != ro.trap:
         return _Verdict(Category.TRAP_KIND, "both trap, for different reasons", words)
     for seen in uses:
         if seen.use is not None and not seen.use.legitimate:
             reason = f"{seen.op.component} used an index it does not hold ({seen.use.standing})"
-            return _Verdict(_STANDING_CATEGORY[seen.use.standing], reason, words)
+            return _Verdict(STANDING_CATEGORY[seen.use.standing], reason, words)
     moved = _moved_destroys(left.steps[index], right.steps[index])
     if moved and moved <= _destroyed(left) and moved <= _destroyed(right):
         return _Verdict(Category.DESTRUCTOR_TIMING, "the host destructor ran in another step", words)

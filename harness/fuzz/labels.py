@@ -13,22 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.compare.diff import BORROW_TRAPS, STANDING_CATEGORY
 from harness.compare.provenance import Standing
 from harness.fuzz.machine import PseudoMachine, RealMachine, Run, StepResult
 from harness.fuzz.program import Code, Program
-from harness.model.vocabulary import Category, TrapKind
-
-#: A use's standing -> the category a divergence it causes belongs to (README "The differential gate").
-STANDING_CATEGORY = {
-    Standing.AFTER_DROP: Category.USE_AFTER_FREE,
-    Standing.AFTER_GIVING: Category.OWNERSHIP_TRANSFER,
-    Standing.BORROW_PAST_CALL: Category.BORROW_RULES,
-    Standing.OWN_WHILE_LENT: Category.BORROW_RULES,
-    Standing.BORROW_AS_OWN: Category.BORROW_RULES,
-    Standing.RECEIVED_AS_DATA: Category.ISOLATION,
-    Standing.NEVER_HELD: Category.FORGERY,
-}
-_BORROW_TRAPS = {TrapKind.OWN_LENT, TrapKind.BORROW_OUTSTANDING, TrapKind.BORROW_AS_OWN}
+from harness.model.vocabulary import Category
 
 
 @dataclass(frozen=True)
@@ -72,7 +61,7 @@ def _differs(pseudo: StepResult, real: StepResult) -> bool:
 def _category(program: Program, pseudo: Run, real: Run, index: int) -> tuple[Category, str]:
     p, r = pseudo.steps[index], real.steps[index]
     traps = {s.trap for s in (p, r) if s.trap is not None}
-    if traps & _BORROW_TRAPS:
+    if traps & BORROW_TRAPS:
         return Category.BORROW_RULES, f"a borrow rule traps ({', '.join(sorted(traps))})"
     if p.trap is not None and r.trap is not None and p.trap != r.trap:
         return Category.TRAP_KIND, f"both trap: {p.trap} vs {r.trap}"

@@ -188,19 +188,10 @@ def _add_run_limits(parser: argparse.ArgumentParser) -> None:
         help=f"compiled-code cache (default: ${CACHE_DIR_ENV} or ~/.cache)",
     )
     parser.add_argument("--no-cache", action="store_true", help="compile everything; read and write no cache")
-    parser.add_argument(
-        "--step-timeout",
-        type=limit_options.step_timeout,
-        default=DEFAULT_STEP_TIMEOUT_S,
-        metavar="SECONDS",
-        help=f"deadline of a guest call unless the manifest sets step-timeout-ms (default {DEFAULT_STEP_TIMEOUT_S:g})",
-    )
-    parser.add_argument(
-        "--memory-limit",
-        type=limit_options.memory_limit,
-        default=DEFAULT_MEMORY_BYTES >> 20,
-        metavar="MIB",
-        help=f"largest size of a guest's linear memory (default {DEFAULT_MEMORY_BYTES >> 20})",
+    _add_limits(
+        parser,
+        "deadline of a guest call unless the manifest sets step-timeout-ms",
+        "largest size of a guest's linear memory",
     )
 
 
@@ -295,20 +286,7 @@ def _add_gate_options(gate: argparse.ArgumentParser) -> None:
         action="store_true",
         help="rewrite manifests' diverges (diverges.<backend> for each backend but pseudo) from what was observed",
     )
-    gate.add_argument(
-        "--step-timeout",
-        type=limit_options.step_timeout,
-        default=DEFAULT_STEP_TIMEOUT_S,
-        metavar="SECONDS",
-        help=f"the --step-timeout the traces were made with (default {DEFAULT_STEP_TIMEOUT_S:g})",
-    )
-    gate.add_argument(
-        "--memory-limit",
-        type=limit_options.memory_limit,
-        default=DEFAULT_MEMORY_BYTES >> 20,
-        metavar="MIB",
-        help=f"the --memory-limit the traces were made with (default {DEFAULT_MEMORY_BYTES >> 20})",
-    )
+    _add_limits(gate, "the --step-timeout the traces were made with", "the --memory-limit the traces were made with")
 
 
 def _remake_command(args: argparse.Namespace, backend: str) -> str:
@@ -505,6 +483,24 @@ def _cmd_backends(_args: argparse.Namespace) -> int:
     for name, backend in sorted(available().items()):
         _say(f"{name:14} {backend.model.value:7} {backend.summary}")
     return EXIT_OK
+
+
+def _add_limits(parser: argparse.ArgumentParser, step_timeout: str, memory_limit: str) -> None:
+    """``--step-timeout`` and ``--memory-limit``, checked by ``limit_options``; the help says what each means here."""
+    parser.add_argument(
+        "--step-timeout",
+        type=limit_options.step_timeout,
+        default=DEFAULT_STEP_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"{step_timeout} (default {DEFAULT_STEP_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=limit_options.memory_limit,
+        default=DEFAULT_MEMORY_BYTES >> 20,
+        metavar="MIB",
+        help=f"{memory_limit} (default {DEFAULT_MEMORY_BYTES >> 20})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
