@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from wasmtime.component import Linker
+from wasmtime.component import Linker, LinkerInstance
 
-from harness.execute.backends.host import HOST_RESOURCES, StreamHost
-from harness.execute.wrap.names import destroyed_name, destructors_import_name
+from harness.execute.backends.host import HOST_INTERFACES, HOST_RESOURCES, StreamHost
+from harness.execute.wrap.names import destroyed_name, destructors_import_name, host_import_name, pseudo_name
 from harness.model.errors import InputError
 from harness.model.scenario import Scenario
 from harness.model.vocabulary import HandleModel
@@ -86,6 +86,28 @@ class Backend(ABC):
 
 
 HostFunc = Callable[..., Any]
+
+
+def define_u32_host_interfaces(
+    root: LinkerInstance,
+    wit: WitPackage,
+    model: HandleModel,
+    component: str,
+    host: StreamHost,
+    adapt: Callable[..., HostFunc],
+) -> None:
+    """The host interfaces ``component`` imports where the wrapper passes handles as ``u32``.
+
+    One instance per interface for this component, so every function knows its caller;
+    ``adapt(impl, fn=fn)`` is the backend's handle model: how the component's numbers
+    become reps (one global table under ``pseudo``, the component's own table under ``spec``).
+    """
+    for short in HOST_INTERFACES:
+        iface = wit.interface(short)
+        import_name = host_import_name(model, component, iface.qualified, wit.mentions_resources(iface))
+        with root.add_instance(import_name) as inst:
+            for fn in iface.functions:
+                inst.add_func(pseudo_name(fn.name), adapt(host.implementation(short, fn.name, component), fn=fn))
 
 
 def define_destructor_recorders(linker: Linker, wit: WitPackage, scenario: Scenario, host: StreamHost) -> None:

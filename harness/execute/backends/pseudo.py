@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 from wasmtime.component import Linker
 
-from harness.execute.backends.base import Backend, adapt, define_destructor_recorders, handle_slots
-from harness.execute.backends.host import HOST_INTERFACES, HOST_RESOURCES, StreamHost
+from harness.execute.backends.base import (
+    Backend,
+    adapt,
+    define_destructor_recorders,
+    define_u32_host_interfaces,
+    handle_slots,
+)
+from harness.execute.backends.host import HOST_RESOURCES, StreamHost
 from harness.execute.backends.pseudo_table import AllocationPolicy, PseudoTable
 from harness.execute.host_trap import HostTrap
-from harness.execute.wrap import host_import_name, pseudo_name
 from harness.model.scenario import ComponentSpec, Scenario
 from harness.model.vocabulary import HandleModel, TrapKind
 from harness.model.wit import WitPackage
@@ -33,15 +39,14 @@ class PseudoBackend(Backend):
         lent: dict[str, set[int]] = {spec.name: set() for spec in scenario.components}
         with linker.root() as root:
             for spec in scenario.components:
-                for short in HOST_INTERFACES:
-                    iface = wit.interface(short)
-                    import_name = host_import_name(
-                        self.model, spec.name, iface.qualified, wit.mentions_resources(iface)
-                    )
-                    with root.add_instance(import_name) as inst:
-                        for fn in iface.functions:
-                            impl = host.implementation(short, fn.name, spec.name)
-                            inst.add_func(pseudo_name(fn.name), self._adapt(impl, wit, fn, table, spec.name, host))
+                define_u32_host_interfaces(
+                    root,
+                    wit,
+                    self.model,
+                    spec.name,
+                    host,
+                    functools.partial(self._adapt, wit=wit, table=table, caller=spec.name, host=host),
+                )
                 with root.add_instance(f"{spec.name}-table") as inst:
                     self._define_intrinsics(inst, wit, table, host, spec, lent[spec.name])
         define_destructor_recorders(linker, wit, scenario, host)

@@ -11,15 +11,15 @@ from CanonicalABI.md, and wasmtime only runs the guests' code.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 from wasmtime.component import Linker
 
-from harness.execute.backends.base import Backend, HostFunc, define_destructor_recorders
-from harness.execute.backends.host import HOST_INTERFACES, HOST_RESOURCES, StreamHost
+from harness.execute.backends.base import Backend, HostFunc, define_destructor_recorders, define_u32_host_interfaces
+from harness.execute.backends.host import HOST_RESOURCES, StreamHost
 from harness.execute.host_trap import HostTrap
 from harness.execute.spec_table import HOST, Layout, ResourceType, SpecTables
-from harness.execute.wrap import host_import_name, pseudo_name
 from harness.model.scenario import ComponentSpec, Scenario
 from harness.model.vocabulary import HandleModel, TrapKind
 from harness.model.wit import Function, WitPackage
@@ -68,15 +68,14 @@ class SpecBackend(Backend):
         with linker.root() as root:
             for spec in scenario.components:
                 types = resource_types(wit, spec)
-                for short in HOST_INTERFACES:
-                    iface = wit.interface(short)
-                    import_name = host_import_name(
-                        self.model, spec.name, iface.qualified, wit.mentions_resources(iface)
-                    )
-                    with root.add_instance(import_name) as inst:
-                        for fn in iface.functions:
-                            impl = host.implementation(short, fn.name, spec.name)
-                            inst.add_func(pseudo_name(fn.name), _host_call(impl, wit, fn, tables, spec.name, host))
+                define_u32_host_interfaces(
+                    root,
+                    wit,
+                    self.model,
+                    spec.name,
+                    host,
+                    functools.partial(_host_call, wit=wit, tables=tables, caller=spec.name, host=host),
+                )
                 with root.add_instance(f"{spec.name}-table") as inst:
                     _define_intrinsics(inst, tables, types, spec.name, host)
                     _define_routes(inst, tables, types, spec.name, names)
