@@ -74,6 +74,27 @@ def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_pytest(root: Path, *args: str, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A pytest session in a fresh process, rooted at ``root``, with the project's plugin loaded.
+
+    No xdist and no cache provider, so its output is one session's, in order;
+    compiled code is cached under ``cache`` when given.
+    """
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    if cache is not None:
+        env["HANDLE_COMPAT_CACHE_DIR"] = str(cache)
+    plugin = ("-p", "harness.present.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:xdist")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *plugin, "--rootdir", str(root), *args],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
 def error_lines(completed: subprocess.CompletedProcess[str]) -> list[str]:
     """The non-empty lines a CLI run wrote to stderr."""
     return [line for line in completed.stderr.splitlines() if line.strip()]

@@ -35,7 +35,7 @@ from harness.execute.cache import (
 from harness.execute.cache_trust import KEY_FILE, sweep_temporaries
 from harness.model.paths import PROJECT_ROOT, trace_path
 from harness.model.trace import TraceSet
-from suites.unit.support import BASELINE, copy_scenario, error_lines, run_cli
+from suites.unit.support import BASELINE, copy_scenario, error_lines, run_cli, run_pytest
 
 SETTINGS = EngineSettings()
 
@@ -613,16 +613,7 @@ def test_cli_an_empty_cache_dir_is_refused_before_any_work(tmp_path: Path, comma
 
 
 def test_pytest_plugin_refuses_an_empty_cache_dir(tmp_path: Path) -> None:
-    args = ["-p", "harness.present.pytest_plugin", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", *args, "--cache-dir", "", "--collect-only", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-        timeout=120,
-        check=False,
-    )
+    completed = run_pytest(tmp_path, "--cache-dir", "", "--collect-only", str(tmp_path))
     assert (completed.returncode, "argument --cache-dir: is empty" in completed.stderr) == (
         pytest.ExitCode.USAGE_ERROR,
         True,

@@ -15,19 +15,17 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from harness.model.paths import PROJECT_ROOT, trace_path
+from harness.model.paths import trace_path
 from harness.model.scenario import MANIFEST
 from harness.model.trace import Status, TraceSet
 from harness.present.cli import EXIT_INPUT
-from suites.unit.support import BASELINE, copy_scenario, error_lines, line_of, run_cli
+from suites.unit.support import BASELINE, copy_scenario, error_lines, line_of, run_cli, run_pytest
 
 #: Where the error must point: a file and its line, or a file with no line to name.
 Blame = tuple[Path, int | None]
@@ -510,27 +508,8 @@ def test_pytest_plugin_refuses_unusable_reports_before_any_work(case: str, tmp_p
     guests = tmp_path / "guests"
     copy_scenario(BASELINE, guests)
     (tmp_path / "test_conformance.py").write_text("def test_scenario(scenario_run):\n    pass\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HANDLE_COMPAT_CACHE_DIR": str(tmp_path / "cache")}
-    args = [
-        "-p",
-        "harness.present.pytest_plugin",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:xdist",
-        "--rootdir",
-        str(tmp_path),
-    ]
-    args += ["--guests", str(guests), "--reports", str(reports)]
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", str(tmp_path / "test_conformance.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    args = ["--guests", str(guests), "--reports", str(reports)]
+    completed = run_pytest(tmp_path, str(tmp_path / "test_conformance.py"), *args, cache=tmp_path / "cache")
     errors = error_lines(completed)
     assert (completed.returncode, len(errors)) == (EXIT_INPUT, 1), completed.stderr
     assert errors[0].startswith(f"Exit: {reports}: ") and says in errors[0]

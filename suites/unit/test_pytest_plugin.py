@@ -6,19 +6,16 @@ and one scenario whose manifest does not load, without ``--reports``.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from harness.model.paths import PROJECT_ROOT, trace_path
+from harness.model.paths import trace_path
 from harness.model.trace import TraceSet
-from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario
+from suites.unit.support import BASELINE, FIXTURE_GUESTS, copy_scenario, run_pytest
 
 TEST_FILE = """
 from harness.compare.expect import check, explain
@@ -48,28 +45,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     shutil.copytree(FIXTURE_GUESTS, guests)
     (copy_scenario(BASELINE, guests, "unloadable") / "scenario.toml").write_text("title = \n", encoding="utf-8")
     (root / "test_conformance.py").write_text(TEST_FILE, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HANDLE_COMPAT_CACHE_DIR": str(root / "cache")}
-    args = [
-        "-p",
-        "harness.present.pytest_plugin",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:xdist",
-        "-rA",
-        "--rootdir",
-        str(root),
-    ]
-    args += ["--guests", str(guests), "--backend", "pseudo", "--backend", "real"]
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", str(root / "test_conformance.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    args = ["-rA", "--guests", str(guests), "--backend", "pseudo", "--backend", "real"]
+    completed = run_pytest(root, str(root / "test_conformance.py"), *args, cache=root / "cache")
     outcomes = {
         match[2]: match[1]
         for match in re.finditer(r"^(PASSED|FAILED|ERROR) \S+::test_scenario\[([^\]]+)\]", completed.stdout, re.M)
@@ -102,18 +79,8 @@ def test_backends_takes_a_list_and_writes_a_trace_file_each(tmp_path: Path) -> N
     guests = tmp_path / "guests"
     copy_scenario(BASELINE, guests)
     (tmp_path / "test_conformance.py").write_text(TEST_FILE, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HANDLE_COMPAT_CACHE_DIR": str(tmp_path / "cache")}
-    args = ["-p", "harness.present.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:xdist", "-rA"]
-    args += ["--rootdir", str(tmp_path), "--guests", str(guests), "--backends", "pseudo-reuse,real"]
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", str(tmp_path / "test_conformance.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    args = ["-rA", "--guests", str(guests), "--backends", "pseudo-reuse,real"]
+    completed = run_pytest(tmp_path, str(tmp_path / "test_conformance.py"), *args, cache=tmp_path / "cache")
     passed = sorted(re.findall(r"^PASSED \S+::test_scenario\[([^\]]+)\]", completed.stdout, re.M))
     written = sorted(p.name for p in (tmp_path / "reports" / "guests" / "traces").iterdir())
     assert (passed, written) == (
