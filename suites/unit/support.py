@@ -95,6 +95,13 @@ def run_pytest(root: Path, *args: str, cache: Path | None = None) -> subprocess.
     )
 
 
+def edit_file(path: Path, old: str, new: str) -> None:
+    """Replaces the first ``old`` in ``path`` by ``new``; a fixture that no longer holds ``old`` fails loudly."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
 def error_lines(completed: subprocess.CompletedProcess[str]) -> list[str]:
     """The non-empty lines a CLI run wrote to stderr."""
     return [line for line in completed.stderr.splitlines() if line.strip()]

@@ -26,6 +26,7 @@ from suites.unit.support import (
     FIXTURE_GUESTS,
     MISFIT_WATS,
     copy_scenario,
+    edit_file,
     error_lines,
     line_of,
     run_cli,
@@ -35,18 +36,12 @@ from suites.unit.support import (
 Blame = tuple[Path, int | None]
 
 
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 def _manifest_edit(old: str, new: str, marker: str) -> Callable[[Path], Blame]:
     """A broken manifest: ``old`` replaced by ``new``; the error is on the line holding ``marker``."""
 
     def make(folder: Path) -> Blame:
         manifest = folder / MANIFEST
-        _edit(manifest, old, new)
+        edit_file(manifest, old, new)
         return manifest, line_of(manifest, marker)
 
     return make

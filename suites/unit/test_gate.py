@@ -30,7 +30,7 @@ from harness.model.scenario import MANIFEST, Scenario, load_all, load_scenario
 from harness.model.trace import TraceSet, merge
 from harness.model.vocabulary import Category, HandleModel, TrapKind
 from harness.model.wit import WitPackage
-from suites.unit.support import FIXTURE_GUESTS
+from suites.unit.support import FIXTURE_GUESTS, edit_file
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The two backends these tests trace and gate (``gate`` alone would ask for every shipped one).
@@ -133,12 +133,6 @@ def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _edit(manifest: Path, old: str, new: str) -> None:
-    text = manifest.read_text(encoding="utf-8")
-    assert old in text
-    manifest.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 @pytest.fixture
 def traced_guests(tmp_path: Path) -> tuple[Path, Path]:
     guests = _copy_guests(tmp_path, "own-transfer", "baseline-roundtrip")
@@ -228,8 +222,8 @@ def test_traces_made_with_other_limits_are_stale_unless_the_gate_is_told(traced_
 def test_editing_what_a_scenario_expects_keeps_its_traces_current(traced_guests: tuple[Path, Path]) -> None:
     guests, reports = traced_guests
     manifest = guests / "baseline-roundtrip" / MANIFEST
-    _edit(manifest, 'title = "', 'title = "Renamed: ')
-    _edit(manifest, "expect.all = { value = 3,", "expect.all = { value = 4,")
+    edit_file(manifest, 'title = "', 'title = "Renamed: ')
+    edit_file(manifest, "expect.all = { value = 3,", "expect.all = { value = 4,")
     done = _cli("gate", *PAIR, "--guests", str(guests), "--reports", str(reports))
     assert (done.returncode, "pseudo step 1: expected value 4, observed value 3" in done.stdout) == (
         1,
@@ -252,7 +246,7 @@ def test_trace_with_fewer_steps_than_its_manifest_exits_2_naming_file_and_scenar
 
 def test_declared_but_not_observed_divergence_exits_1(traced_guests: tuple[Path, Path]) -> None:
     guests, reports = traced_guests
-    _edit(guests / "baseline-roundtrip" / MANIFEST, "diverges = []", 'diverges = ["isolation"]')
+    edit_file(guests / "baseline-roundtrip" / MANIFEST, "diverges = []", 'diverges = ["isolation"]')
     done = _cli("gate", *PAIR, "--guests", str(guests), "--reports", str(reports))
     assert done.returncode == 1
     assert "FAIL baseline-roundtrip\n  divergences: declared [isolation], observed [same]" in done.stdout
@@ -262,10 +256,10 @@ def test_broken_manifest_is_reported_and_the_other_scenarios_still_judged(tmp_pa
     guests = _copy_guests(tmp_path, "own-transfer", "baseline-roundtrip")
     reports = tmp_path / "reports"
     broken = guests / "baseline-roundtrip" / MANIFEST
-    _edit(broken, "expect.all = { value = 3,", "expect.psuedo = { value = 3,")
+    edit_file(broken, "expect.all = { value = 3,", "expect.psuedo = { value = 3,")
     for backend in ("pseudo", "real"):
         assert _cli("run", "--backend", backend, "--guests", str(guests), "--reports", str(reports)).returncode == 2
-    _edit(guests / "own-transfer" / MANIFEST, 'diverges = ["ownership-transfer"]', "diverges = []")
+    edit_file(guests / "own-transfer" / MANIFEST, 'diverges = ["ownership-transfer"]', "diverges = []")
     done = _cli("gate", *PAIR, "--guests", str(guests), "--reports", str(reports))
     assert done.returncode == 2
     assert f"{broken}:18: step 1: unknown backend 'psuedo'" in done.stderr
@@ -295,8 +289,8 @@ def test_traces_of_another_set_are_named_by_count_and_first_few(traced_guests: t
 
 def test_update_baseline_exits_1_while_an_expectation_still_fails(traced_guests: tuple[Path, Path]) -> None:
     guests, reports = traced_guests
-    _edit(guests / "own-transfer" / MANIFEST, 'diverges = ["ownership-transfer"]', "diverges = []")
-    _edit(guests / "baseline-roundtrip" / MANIFEST, "expect.all = { value = 3,", "expect.all = { value = 4,")
+    edit_file(guests / "own-transfer" / MANIFEST, 'diverges = ["ownership-transfer"]', "diverges = []")
+    edit_file(guests / "baseline-roundtrip" / MANIFEST, "expect.all = { value = 3,", "expect.all = { value = 4,")
     done = _cli("gate", *PAIR, "--guests", str(guests), "--reports", str(reports), "--update-baseline")
     assert done.returncode == 1
     assert 'diverges = [] -> diverges = ["ownership-transfer"]' in done.stdout
@@ -403,7 +397,7 @@ def test_a_failing_pair_is_named_in_the_failure(three_traced: tuple[Path, Path],
     guests, reports = three_traced
     edited = tmp_path / "guests"
     shutil.copytree(guests, edited)
-    _edit(edited / "use-after-drop" / MANIFEST, "diverges.pseudo-reuse = []", 'diverges.pseudo-reuse = ["leak"]')
+    edit_file(edited / "use-after-drop" / MANIFEST, "diverges.pseudo-reuse = []", 'diverges.pseudo-reuse = ["leak"]')
     done = _cli("gate", "--backends", "pseudo,pseudo-reuse,real", "--guests", str(edited), "--reports", str(reports))
     assert (done.returncode, "FAIL use-after-drop (pseudo-reuse vs real)" in done.stdout) == (1, True)
 
@@ -415,7 +409,7 @@ def test_update_baseline_writes_a_declaration_of_the_backends_own(
     edited = tmp_path / "guests"
     shutil.copytree(guests, edited)
     manifest = edited / "use-after-drop" / MANIFEST
-    _edit(manifest, "diverges.pseudo-reuse = []\n", "")
+    edit_file(manifest, "diverges.pseudo-reuse = []\n", "")
     args = ("--backends", "pseudo,pseudo-reuse,real", "--guests", str(edited), "--reports", str(reports))
     done = _cli("gate", *args, "--update-baseline")
     assert done.returncode == 0, done.stdout + done.stderr

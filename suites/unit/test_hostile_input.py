@@ -25,17 +25,11 @@ from harness.model.paths import trace_path
 from harness.model.scenario import MANIFEST
 from harness.model.trace import Status, TraceSet
 from harness.present.cli import EXIT_INPUT
-from suites.unit.support import BASELINE, copy_scenario, error_lines, line_of, run_cli, run_pytest
+from suites.unit.support import BASELINE, copy_scenario, edit_file, error_lines, line_of, run_cli, run_pytest
 
 #: Where the error must point: a file and its line, or a file with no line to name.
 Blame = tuple[Path, int | None]
 TWO_DAYS = 2 * 86_400
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _manifest_edit(old: str, new: str, marker: str | None) -> Callable[[Path, Path], Blame]:
@@ -43,7 +37,7 @@ def _manifest_edit(old: str, new: str, marker: str | None) -> Callable[[Path, Pa
 
     def make(folder: Path, _outside: Path) -> Blame:
         manifest = folder / MANIFEST
-        _edit(manifest, old, new)
+        edit_file(manifest, old, new)
         return manifest, line_of(manifest, marker) if marker else None
 
     return make
@@ -54,7 +48,7 @@ def _wat_named(name: Callable[[Path, Path], str]) -> Callable[[Path, Path], Blam
 
     def make(folder: Path, outside: Path) -> Blame:
         manifest = folder / MANIFEST
-        _edit(manifest, 'wat = "a.wat"', f"wat = {json.dumps(name(folder, outside))}")
+        edit_file(manifest, 'wat = "a.wat"', f"wat = {json.dumps(name(folder, outside))}")
         return manifest, line_of(manifest, "wat = ")
 
     return make
